@@ -1,0 +1,65 @@
+#!/bin/bash
+# Guest job of bench/run: lay out the data once on the scratch disk, measure the ceilings, then
+# run every fio job against each server in $SERVERS, one after the other in this same boot on
+# this same disk. Raw results (fio JSON, timings) go to /job/out for bench/report.py.
+#
+# Cache state: every job starts cold (client and server caches dropped with drop_caches;
+# a server with its own cache is restarted), except "warm" runs, which repeat a job at once.
+set -uo pipefail
+. /job/env
+. /job/e2e/servers.sh
+SERVERS=${SERVERS:-knfsd ganesha}
+JOBS=${JOBS:-seqread randread smallfiles ckptwrite}
+LSL_ENTRIES=${LSL_ENTRIES:-20000}
+VERS=${VERS:-4.2}
+out=/job/out
+exp=/scratch/export
+mkdir -p "$exp" /mnt/nfs
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+echo "# laying out data on the scratch disk"
+for j in $JOBS; do
+    mkdir -p "$exp/$j"
+    [ "$j" = ckptwrite ] && continue
+    fio --create_only=1 --directory="$exp/$j" "/job/jobs/$j.fio" >/dev/null || echo "layout of $j failed"
+done
+mkdir -p "$exp/lsl"
+(cd "$exp/lsl" && seq -f 'f%06g' 1 "$LSL_ENTRIES" | xargs touch)
+sync
+
+echo "# ceilings"
+iperf3 -s -1 -D -B 127.0.0.1 >/dev/null
+sleep 1
+iperf3 -c 127.0.0.1 -t 10 -J > "$out/ceiling-iperf3.json" 2>/dev/null || echo "iperf3 failed"
+for j in seqread randread; do
+    cold
+    fio --output-format=json --output="$out/local-$j.json" --directory="$exp/$j" "/job/jobs/$j.fio" \
+        || echo "local fio $j failed"
+done
+
+for srv in $SERVERS; do
+    echo "# server $srv"
+    srv_start "$srv" "$exp" || { echo "$srv did not start"; continue; }
+    if ! mount -t nfs -o "vers=$VERS,hard,rsize=1048576,wsize=1048576" "127.0.0.1:$exp" /mnt/nfs; then
+        echo "mount of $srv failed"; srv_stop "$srv"; continue
+    fi
+    for j in $JOBS; do
+        cold
+        echo "#   $srv $j"
+        fio --output-format=json --output="$out/$srv-$j.json" --directory="/mnt/nfs/$j" "/job/jobs/$j.fio" \
+            || echo "fio $j on $srv failed"
+        if [ "$j" = smallfiles ]; then # the same files again, caches warm
+            fio --output-format=json --output="$out/$srv-smallfiles-warm.json" --directory="/mnt/nfs/$j" \
+                "/job/jobs/$j.fio" || echo "fio smallfiles warm on $srv failed"
+        fi
+        [ "$j" = ckptwrite ] && rm -f "$exp/ckptwrite/"*
+    done
+    # ls -l of a big directory, cold: wall time, one READDIR stream plus attributes.
+    cold
+    t=$(now); n=$(ls -l /mnt/nfs/lsl | wc -l); echo "$(elapsed "$t") $n" > "$out/$srv-lsl.txt"
+    umount /mnt/nfs
+    srv_stop "$srv"
+done
+echo "# done"
