@@ -48,6 +48,8 @@ chroot "$work/root" /usr/sbin/groupadd -g 1000 alice
 chroot "$work/root" /usr/sbin/useradd -u 1000 -g 1000 -M -d /tmp alice
 chroot "$work/root" /usr/sbin/groupadd -g 5678 bobgrp
 chroot "$work/root" /usr/sbin/useradd -u 1234 -g 5678 -M -d /tmp bob
+# Ganesha reads the mount table through /etc/mtab.
+ln -sf /proc/self/mounts "$work/root/etc/mtab"
 # knfsd: legacy v4 client tracking directory, so it does not complain about nfsdcld.
 mkdir -p "$work/root/var/lib/nfs/v4recovery" "$work/root/var/lib/nfs/ganesha" "$work/root/run/ganesha"
 
