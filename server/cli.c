@@ -59,7 +59,7 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 	};
 	int c;
 
-	*o = (struct cli_opts){.action = CLI_RUN, .log_level = LOG_INFO};
+	*o = (struct cli_opts){.action = CLI_RUN, .log_level = LL_INFO};
 	err[0] = '\0';
 	optind = 0; /* GNU getopt: 0 re-initialises, so parsing twice in one process works */
 	opterr = 0; /* we report errors ourselves */

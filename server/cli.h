@@ -5,14 +5,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "log.h"
+
 enum cli_action {
 	CLI_RUN,          /* serve */
 	CLI_CHECK_CONFIG, /* -n: check the configuration and exit */
 	CLI_VERSION,      /* -V: print the version and exit */
 	CLI_HELP,         /* -h: print usage and exit */
 };
-
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 struct cli_opts {
 	enum cli_action action;

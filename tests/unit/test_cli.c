@@ -27,7 +27,7 @@ static void test_export_demo(void **state)
 	assert_string_equal(o.export_dir, "/srv/demo");
 	assert_null(o.config_path);
 	assert_null(o.listen);
-	assert_int_equal(o.log_level, LOG_INFO);
+	assert_int_equal(o.log_level, LL_INFO);
 }
 
 static void test_config_listen_level(void **state)
@@ -41,7 +41,7 @@ static void test_config_listen_level(void **state)
 			 0);
 	assert_string_equal(o.config_path, "/etc/sluice.conf");
 	assert_string_equal(o.listen, "[::1]:2050");
-	assert_int_equal(o.log_level, LOG_DEBUG);
+	assert_int_equal(o.log_level, LL_DEBUG);
 }
 
 static void test_check_only(void **state)
