@@ -3,7 +3,8 @@
  *
  * The command line (cli.h) parses the same enum, so main() can hand cli_opts.log_level
  * straight to log_set_level(). Names are LL_* because <syslog.h> owns LOG_*. The macros
- * test the level before the arguments are evaluated, so a disabled log_debug() costs one load and a branch.
+ * test the level before the arguments are evaluated, so a disabled log_debug() costs one
+ * load and a branch.
  */
 #ifndef SLUICE_LOG_H
 #define SLUICE_LOG_H
