@@ -87,8 +87,9 @@ def main():
     rows = []
     for name, job_file, label in JOBS:
         per = {s: fio_metrics(load(os.path.join(res, f"{s}-{name}.json")), job_file) for s in servers}
-        if not any(per.values()):
-            continue
+        if not any(per.values()) and not any(
+                os.path.exists(os.path.join(res, f"{s}-{name}.json")) for s in servers):
+            continue  # job not run
         key = "files/s" if job_file == "smallfiles" else "MiB/s"
         row = [label]
         for s in servers:
