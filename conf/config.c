@@ -401,13 +401,16 @@ static const char *path_normalise(const char *in, char **out)
 }
 
 /*
- * Syntax only, the rules of the transport (conn_parse_addr): "host", "host:port", "[v6]",
- * "[v6]:port", ":port" (every address) or a bare IPv6 address. Names are resolved at start-up.
+ * The one parser of listen addresses (the transport's conn_parse_addr uses it too):
+ * "host", "host:port", "[v6]", "[v6]:port", ":port" (every address) or a bare IPv6 address.
+ * Names are resolved at start-up, not here.
  */
-static const char *listen_check(const char *s)
+const char *config_parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
-	const char *port = NULL, *colon;
+	const char *h = s, *p = NULL, *colon;
+	size_t hlen = strlen(s);
 
+	*port = CONFIG_DEFAULT_PORT;
 	if (!*s)
 		return "is empty (':2049' means every address)";
 	if (s[0] == '[') {
@@ -415,24 +418,40 @@ static const char *listen_check(const char *s)
 
 		if (!end || end == s + 1 || strchr(end + 1, ']') || strchr(s + 1, '['))
 			return "has unbalanced or empty brackets";
+		h = s + 1;
+		hlen = (size_t)(end - h);
 		if (end[1] == ':')
-			port = end + 2;
+			p = end + 2;
 		else if (end[1])
 			return "has text after ']' that is not ':port'";
 	} else if (strchr(s, ']') || strchr(s, '[')) {
 		return "has unbalanced brackets";
 	} else if ((colon = strchr(s, ':')) && !strchr(colon + 1, ':')) {
-		port = colon + 1;
-	}
-	if (port) {
+		hlen = (size_t)(colon - s);
+		p = colon + 1;
+	} /* else: no colon, or a bare IPv6 address */
+	if (p) {
 		uint64_t v;
 
-		if (!*port)
+		if (!*p)
 			return "has an empty port";
-		if (parse_uint(port, &v) || v > 65535)
+		if (parse_uint(p, &v) || v > 65535)
 			return "has a bad port (0..65535)";
+		*port = (uint16_t)v;
 	}
+	if (hlen >= hostlen)
+		return "has a host name that is too long";
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
 	return NULL;
+}
+
+static const char *listen_check(const char *s)
+{
+	char host[256];
+	uint16_t port;
+
+	return config_parse_listen(s, host, sizeof(host), &port);
 }
 
 static const char *domain_check(const char *s)

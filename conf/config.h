@@ -34,6 +34,7 @@
 
 /* Defaults (conf/README.md). */
 #define CONFIG_DEFAULT_LISTEN ":2049" /* every address, IPv4 and IPv6, port 2049 */
+#define CONFIG_DEFAULT_PORT 2049     /* RFC 7530 §3.1: NFSv4 over TCP port 2049 */
 #define CONFIG_DEFAULT_STATE_DIR "/var/lib/sluice"
 #define CONFIG_DEFAULT_LEASE_TIME 90u
 #define CONFIG_DEFAULT_GRACE_TIME 90u
@@ -125,5 +126,12 @@ const struct pseudo_node *config_pseudo_root(const struct config *c);
 const char *config_access_name(enum config_access a);
 const char *config_squash_name(enum config_squash s);
 const char *config_log_level_name(enum config_log_level l);
+
+/*
+ * Split a listen address ("host", "host:port", "[v6]", "[v6]:port", ":port", bare IPv6) into
+ * host (empty: every address) and port (CONFIG_DEFAULT_PORT when none is given).
+ * Returns NULL, or why the address is wrong ("has a bad port (0..65535)", ...).
+ */
+const char *config_parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port);
 
 #endif

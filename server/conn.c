@@ -12,6 +12,8 @@
 #define _GNU_SOURCE /* accept4() */
 #include "conn.h"
 
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -727,60 +729,16 @@ static void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- listen ------------------------------------------------------------------------------ */
 
-static int parse_port(const char *s, uint16_t *port)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 65535)
-			return -EINVAL;
-	}
-	*port = (uint16_t)v;
-	return 0;
-}
-
-static int copy_host(char *host, size_t hostlen, const char *s, size_t n)
-{
-	if (n >= hostlen)
-		return -EINVAL;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	return 0;
-}
-
 int conn_parse_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
-	const char *colon;
-
 	*port = CONN_DEFAULT_PORT;
 	if (!hostlen)
 		return -EINVAL;
 	host[0] = '\0';
 	if (!s || !*s)
 		return 0;
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (!end || end == s + 1)
-			return -EINVAL;
-		if (end[1] == ':')
-			return copy_host(host, hostlen, s + 1, (size_t)(end - s - 1)) ?:
-				       parse_port(end + 2, port);
-		if (end[1])
-			return -EINVAL;
-		return copy_host(host, hostlen, s + 1, (size_t)(end - s - 1));
-	}
-	colon = strchr(s, ':');
-	if (!colon)
-		return copy_host(host, hostlen, s, strlen(s));
-	if (strchr(colon + 1, ':'))
-		return copy_host(host, hostlen, s, strlen(s)); /* a bare IPv6 address */
-	return copy_host(host, hostlen, s, (size_t)(colon - s)) ?: parse_port(colon + 1, port);
+	/* One syntax for the config file and the command line: conf/ owns it. */
+	return config_parse_listen(s, host, hostlen, port) ? -EINVAL : 0;
 }
 
 /* Same address, whatever the port (port 0 rewrites the ports of the entries as it goes). */
