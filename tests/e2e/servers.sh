@@ -46,7 +46,8 @@ srv_start() {
         echo 10 > /proc/fs/nfsd/nfsv4gracetime
         echo "$dir 127.0.0.1(rw,sync,no_subtree_check,no_root_squash,insecure,fsid=1)" > /etc/exports
         exportfs -ra
-        rpc.mountd -N 3 -p 20048
+        rpc.mountd -F -N 3 -p 20048 > "$SRV_LOG_DIR/mountd.log" 2>&1 &
+        echo $! > /run/srv-mountd.pid
         rpc.nfsd -N 3 8
         _wait_port
         # Wait out the (shortened) grace period so the first OPEN is not delayed by retries.
@@ -86,7 +87,9 @@ srv_stop() {
     knfsd)
         rpc.nfsd 0
         exportfs -ua
-        pkill_pidof rpc.mountd
+        kill -TERM "$(cat /run/srv-mountd.pid)" 2>/dev/null
+        wait "$(cat /run/srv-mountd.pid)" 2>/dev/null
+        rm -f /run/srv-mountd.pid
         ;;
     ganesha|sluice)
         local pid
@@ -99,11 +102,4 @@ srv_stop() {
         ;;
     esac
     _wait_port_free
-}
-
-# Stop a daemon we started by its pid (never by name alone across the system: the guest is ours,
-# but keep the habit).
-pkill_pidof() {
-    local pid
-    for pid in $(pidof "$1"); do kill -TERM "$pid"; done
 }
