@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "test_conf_util.h"
 
 struct fixture {
 	char dir[64];
@@ -60,18 +61,6 @@ static int teardown(void **state)
 	rmdir(f->dir);
 	free(f);
 	return 0;
-}
-
-static struct config *parse_ok(const char *text)
-{
-	struct config *c = NULL;
-	char err[4096];
-	int ret = config_parse_string(text, "t.conf", &c, err, sizeof(err));
-
-	if (ret)
-		print_error("unexpected error(s):\n%s\n", err);
-	assert_int_equal(ret, 0);
-	return c;
 }
 
 static void test_all_good(void **state)

@@ -16,23 +16,10 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "test_conf_util.h"
 
 /* One valid export, for texts that test the global section. */
 #define EXP "export /srv {\n\tid = 1\n}\n"
-
-static struct config *parse_ok(const char *text)
-{
-	struct config *c = NULL;
-	char err[4096];
-	int ret = config_parse_string(text, "t.conf", &c, err, sizeof(err));
-
-	if (ret)
-		print_error("unexpected error(s):\n%s\n", err);
-	assert_int_equal(ret, 0);
-	assert_non_null(c);
-	assert_string_equal(err, "");
-	return c;
-}
 
 /* The one message for text, which must be refused. */
 static void expect_err(const char *text, const char *want)

@@ -14,19 +14,8 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "test_conf_util.h"
 #include "pseudo.h"
-
-static struct config *parse_ok(const char *text)
-{
-	struct config *c = NULL;
-	char err[4096];
-	int ret = config_parse_string(text, "t.conf", &c, err, sizeof(err));
-
-	if (ret)
-		print_error("unexpected error(s):\n%s\n", err);
-	assert_int_equal(ret, 0);
-	return c;
-}
 
 static void mark(const struct pseudo_node *n, bool *seen, size_t nseen, size_t *count)
 {
