@@ -1,9 +1,8 @@
 /*
  * sluiced — a user-space NFSv4 server for ML datasets.
  *
- * So far: the command line and the configuration (parsed and checked; -n stops there). The
- * RPC front end, compound engine and storage engine exist as libraries (docs/ARCHITECTURE.md)
- * but are not wired into a serving loop yet, so a run that would serve says so and fails.
+ * The command line and the configuration (parsed and checked; -n stops there), then the
+ * server (server.c) until SIGTERM. docs/ARCHITECTURE.md has the flow of a request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,8 @@
 
 #include "cli.h"
 #include "config.h"
+#include "log.h"
+#include "server.h"
 #include "version.h"
 
 /* Parse (the file, or the demo default for --export) and check; errors go to stderr. */
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 	struct cli_opts o;
 	struct config *c;
 	char err[256];
+	int ret;
 
 	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sluiced: %s\n%s", err, cli_usage());
@@ -65,7 +67,23 @@ int main(int argc, char **argv)
 		config_free(c);
 		return 0;
 	}
-	fprintf(stderr, "sluiced %s: configuration OK, but serving is not built yet\n", SLUICE_VERSION);
+	/* --log-level wins over the file's log_level when given (its default is info) */
+	log_set_level(o.log_level != LL_INFO ? o.log_level : (enum log_level)c->log_level);
+	if (o.listen) {
+		/* -l replaces the configured addresses */
+		char *l = strdup(o.listen);
+
+		if (!l) {
+			config_free(c);
+			return 1;
+		}
+		for (size_t i = 0; i < c->nlisten; i++)
+			free(c->listen[i]);
+		c->listen[0] = l;
+		c->nlisten = 1;
+	}
+	log_info("sluiced %s starting", SLUICE_VERSION);
+	ret = server_run(c);
 	config_free(c);
-	return 1;
+	return ret;
 }

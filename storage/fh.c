@@ -46,10 +46,9 @@ static bool fh_kernel_ok(const struct fh_kernel *kh)
 int fh_encode(uint32_t export_id, int dirfd, const char *path, void *out, size_t *len)
 {
 	union fh_buf b;
-	unsigned char *p = out;
+	struct fh_kernel kh;
 	int mount_id; /* required by the syscall, deliberately unused: it changes across boots */
 	int flags = 0;
-	size_t need;
 
 	if (!out || !len)
 		return -EINVAL;
@@ -64,14 +63,27 @@ int fh_encode(uint32_t export_id, int dirfd, const char *path, void *out, size_t
 	if (b.fh.handle_bytes == 0 || b.fh.handle_bytes > FH_KERNEL_MAX || !fh_type_ok(b.fh.handle_type))
 		return -EOPNOTSUPP; /* nothing we could resolve later */
 
-	need = FH_HDR_SIZE + b.fh.handle_bytes;
+	kh.type = b.fh.handle_type;
+	kh.len = b.fh.handle_bytes;
+	memcpy(kh.bytes, b.fh.f_handle, kh.len);
+	return fh_pack(export_id, &kh, out, len);
+}
+
+int fh_pack(uint32_t export_id, const struct fh_kernel *kh, void *out, size_t *len)
+{
+	unsigned char *p = out;
+	size_t need;
+
+	if (!out || !len || !fh_kernel_ok(kh))
+		return -EINVAL;
+	need = FH_HDR_SIZE + kh->len;
 	if (*len < need)
 		return -ENOSPC;
 	p[0] = FH_MAGIC | FH_VERSION;
 	put_be32(p + 1, export_id);
-	put_be32(p + 5, (uint32_t)b.fh.handle_type);
-	p[9] = (unsigned char)b.fh.handle_bytes;
-	memcpy(p + FH_HDR_SIZE, b.fh.f_handle, b.fh.handle_bytes);
+	put_be32(p + 5, (uint32_t)kh->type);
+	p[9] = (unsigned char)kh->len;
+	memcpy(p + FH_HDR_SIZE, kh->bytes, kh->len);
 	*len = need;
 	return 0;
 }

@@ -50,6 +50,13 @@ struct fh_kernel {
 int fh_encode(uint32_t export_id, int dirfd, const char *path, void *out, size_t *len);
 
 /*
+ * Write the handle for an already known kernel handle (or a handle of the server's own, such
+ * as a pseudo-file-system node, that uses the same layout). Same *len convention and errors
+ * as fh_encode, -EINVAL for a kernel handle fh_decode would refuse.
+ */
+int fh_pack(uint32_t export_id, const struct fh_kernel *kh, void *out, size_t *len);
+
+/*
  * Strictly validate and decode a handle from the wire. Returns 0, or -EBADMSG for anything
  * malformed (length, magic, version, type, inner length): the server's "bad handle". The export
  * id is returned, not checked: mapping it to an export is the caller's business.

@@ -73,7 +73,21 @@ EOF
         ;;
     sluice)
         [ -x /job/sluiced ] || { echo "servers: no /job/sluiced in this job" >&2; return 1; }
-        /job/sluiced --export "$dir" > "$SRV_LOG_DIR/sluiced.log" 2>&1 &
+        # The export sits at the same path in the pseudo fs as on disk, so the client mounts
+        # 127.0.0.1:$dir as with knfsd and Ganesha.
+        cat > /run/sluice-test.conf <<EOF
+lease_time = 15
+grace_time = 15
+state_dir = /run/sluice-state
+log_level = ${SLUICE_LOG_LEVEL:-info}
+export $dir {
+    id = 1
+    pseudo = $dir
+    access = ro
+    squash = none
+}
+EOF
+        /job/sluiced -c /run/sluice-test.conf > "$SRV_LOG_DIR/sluiced.log" 2>&1 &
         echo $! > /run/srv-sluice.pid
         _wait_port
         ;;

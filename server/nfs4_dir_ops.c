@@ -1,0 +1,513 @@
+/*
+ * Directory ops: LOOKUP, LOOKUPP, SECINFO and READDIR, in the pseudo file system and in
+ * exports.
+ *
+ * READDIR cookies are the file system's own directory offsets (getdents64 d_off): on ext4
+ * and xfs they are hash positions that stay valid while the directory changes, so a client
+ * walking a 100,000-entry directory in many calls sees every entry once. The cookie
+ * verifier is always zero: there is nothing a cookie could go stale against (RFC 8881
+ * §18.23.3 lets the server choose). In the pseudo fs a cookie is the child's position + 3.
+ */
+#define _GNU_SOURCE /* statx, O_PATH, name_to_handle_at */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "errmap.h"
+#include "fdcache.h"
+#include "log.h"
+#include "object.h"
+
+/* ---- LOOKUP / LOOKUPP --------------------------------------------------------------------- */
+
+/* A new object opened by name as an O_PATH fd (the storage request's result): make its handle
+ * the current FH and keep the fd in the cache for the ops that follow. */
+static nfsstat4 lookup_opened(struct opx *x)
+{
+	int fd = x->sr.res;
+	uint8_t fh[FH_MAX_SIZE];
+	size_t len = sizeof(fh);
+	int ret;
+
+	if (fd < 0) {
+		if (fd == -ENOTDIR) {
+			struct stat st;
+
+			/* RFC 8881 §18.13.3: a symlink is SYMLINK, anything else NOTDIR */
+			if (fstatat(x->obj.fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				return NFS4ERR_SYMLINK;
+			return NFS4ERR_NOTDIR;
+		}
+		return nfs_errno_to_status(fd);
+	}
+	ret = fh_encode(x->obj.exp->cfg->id, fd, NULL, fh, &len);
+	if (ret < 0) {
+		close(fd);
+		log_warn("LOOKUP: no handle for an object of export %u: %s", x->obj.exp->cfg->id,
+			 strerror(-ret));
+		return ret == -EOPNOTSUPP || ret == -EOVERFLOW ? NFS4ERR_NOTSUPP
+							       : nfs_errno_to_status(ret);
+	}
+	/* The root directory seen from below (LOOKUPP) keeps the export's own root handle; the
+	 * kernel gives the same handle for the same inode, so nothing special is needed. */
+	if (obj_fd_insert(x->c, x->srv, fh, (uint32_t)len, 'p', fd) < 0)
+		log_debug("LOOKUP: fd not cached");
+	opx_set_fh(x->c, fh, (uint32_t)len);
+	return NFS4_OK;
+}
+
+static nfsstat4 lookup_step(struct opx *x)
+{
+	const char *name = x->priv;
+	uint8_t fh[FH_MAX_SIZE];
+	uint32_t len;
+
+	if (!x->obj.exp) {
+		const struct pseudo_node *n = pseudo_lookup(x->obj.pnode, name);
+
+		if (!n)
+			return NFS4ERR_NOENT;
+		obj_handle_of_node(x->srv, n, fh, &len);
+		opx_set_fh(x->c, fh, len);
+		return NFS4_OK;
+	}
+	stor_prep_openat(&x->sr, x->obj.fd, name, O_PATH | O_NOFOLLOW, 0);
+	return opx_submit(x, lookup_opened);
+}
+
+/* RFC 8881 §18.13 LOOKUP. */
+static nfsstat4 op_lookup(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	struct opx *x = opx_new(c, arg, res);
+	const char *name;
+	nfsstat4 st;
+
+	if (!x)
+		return NFS4ERR_SERVERFAULT;
+	st = obj_name(c, &arg->nfs_argop4_u.oplookup.objname, &name);
+	if (st != NFS4_OK)
+		return st;
+	x->priv = (void *)name;
+	return opx_resolve(x, lookup_step);
+}
+
+static nfsstat4 lookupp_step(struct opx *x)
+{
+	const struct pseudo_node *parent = NULL;
+	uint8_t fh[FH_MAX_SIZE];
+	uint32_t len;
+
+	if (!x->obj.exp || x->obj.is_root) {
+		/* the pseudo fs, or an export root: its parent is a pseudo directory */
+		parent = x->obj.pnode ? x->obj.pnode->parent : NULL;
+		if (!parent)
+			return NFS4ERR_NOENT; /* §18.14.3: the root has no parent */
+		obj_handle_of_node(x->srv, parent, fh, &len);
+		opx_set_fh(x->c, fh, len);
+		return NFS4_OK;
+	}
+	stor_prep_openat(&x->sr, x->obj.fd, "..", O_PATH | O_DIRECTORY, 0);
+	return opx_submit(x, lookup_opened);
+}
+
+/* RFC 8881 §18.14 LOOKUPP. Leaving an export at its root leads into the pseudo fs, never to
+ * the directory the export lives in on the server's disk. */
+static nfsstat4 op_lookupp(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	struct opx *x = opx_new(c, arg, res);
+
+	return x ? opx_resolve(x, lookupp_step) : NFS4ERR_SERVERFAULT;
+}
+
+/* ---- SECINFO ------------------------------------------------------------------------------ */
+
+static nfsstat4 secinfo_found(struct opx *x)
+{
+	if (x->sr.res < 0)
+		return nfs_errno_to_status(x->sr.res);
+	return nfs4_secinfo_result(x->c, &x->res->nfs_resop4_u.opsecinfo);
+}
+
+static nfsstat4 secinfo_step(struct opx *x)
+{
+	const char *name = x->priv;
+
+	if (!x->obj.exp) {
+		if (!pseudo_lookup(x->obj.pnode, name))
+			return NFS4ERR_NOENT;
+		return nfs4_secinfo_result(x->c, &x->res->nfs_resop4_u.opsecinfo);
+	}
+	stor_prep_statx(&x->sr, x->obj.fd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &x->stx);
+	return opx_submit(x, secinfo_found);
+}
+
+/* RFC 8881 §18.29 SECINFO: the flavors for the named object (which must exist). */
+static nfsstat4 op_secinfo(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	struct opx *x = opx_new(c, arg, res);
+	const char *name;
+	nfsstat4 st;
+
+	if (!x)
+		return NFS4ERR_SERVERFAULT;
+	st = obj_name(c, &arg->nfs_argop4_u.opsecinfo.name, &name);
+	if (st != NFS4_OK)
+		return st;
+	x->priv = (void *)name;
+	return opx_resolve(x, secinfo_step);
+}
+
+/* ---- READDIR ------------------------------------------------------------------------------ */
+
+#define RD_DENTS_BUF (64u * 1024u) /* bytes per getdents64 call */
+#define RD_MAX_ENTRIES 1024u       /* entries looked at per READDIR (arena: ~400 B each) */
+#define RD_ATTR_SCRATCH 8192u      /* one entry's attributes, before they are copied */
+#define RD_ATTR_GUESS 200u         /* usual attribute bytes per entry (Linux client's mask) */
+#define RD_RESOK_FIXED 16u         /* cookieverf, end of the list, eof */
+
+struct rd_ent {
+	const char *name;
+	uint32_t namelen;
+	uint64_t cookie; /* d_off: where the listing continues after this entry */
+	struct stor_req sr;
+	struct statx stx;
+};
+
+struct rd {
+	const READDIR4args *a;
+	int dirfd;
+	size_t budget;    /* bytes for entries */
+	size_t est;       /* estimated bytes of the entries gathered */
+	struct rd_ent *ents;
+	unsigned nents;
+	bool end;         /* getdents64 reached the end of the directory */
+	uint8_t *dbuf;
+	uint8_t *abuf;    /* RD_ATTR_SCRATCH bytes */
+};
+
+static size_t xdr_pad(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+static void rd_close(void *arg)
+{
+	close((int)(intptr_t)arg);
+}
+
+/* Append the entry e with its attributes encoded in buf (attrs filled) at *tail; false when
+ * it does not fit in what is left of the budget. */
+static bool rd_append(struct rd *rd, entry4 ***tail, size_t *used, size_t *dirbytes,
+		      entry4 *e)
+{
+	size_t sz = 4 + 8 + 4 + xdr_pad(e->name.utf8string_len) + 4 +
+		    4 * e->attrs.attrmask.bitmap4_len + 4 + xdr_pad(e->attrs.attr_vals.attrlist4_len);
+	size_t dsz = 8 + 4 + xdr_pad(e->name.utf8string_len);
+
+	if (*used + sz > rd->budget)
+		return false;
+	/* dircount (RFC 8881 §18.23.3) bounds cookies + names; at least one entry goes. */
+	if (*used > 0 && rd->a->dircount > 0 && *dirbytes + dsz > rd->a->dircount)
+		return false;
+	*used += sz;
+	*dirbytes += dsz;
+	**tail = e;
+	*tail = &e->nextentry;
+	return true;
+}
+
+/* Encode one entry's attributes. Returns NFS4_OK, or the status that fails the op; *skip is
+ * set when the entry is to be left out (it vanished between getdents and statx). */
+static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, entry4 *e,
+			       bool *skip)
+{
+	const bitmap4 *req = &rd->a->attr_request;
+	struct attr_src src;
+	struct nfs_obj o = {.exp = x->obj.exp, .fd = -1};
+	uint8_t fh[FH_MAX_SIZE];
+	size_t fhlen = sizeof(fh);
+	uint32_t *words = compound_alloc(x->c, ATTR_WORDS * sizeof(uint32_t));
+	int n;
+
+	*skip = false;
+	if (!words)
+		return NFS4ERR_SERVERFAULT;
+	if (re->sr.res == -ENOENT) {
+		*skip = true;
+		return NFS4_OK;
+	}
+	obj_attr_src(x, &o, re->sr.res < 0 ? NULL : &re->stx, NULL, 0, &src);
+	if (re->sr.res < 0) {
+		src.rdattr_error = nfs_errno_to_status(re->sr.res);
+	} else if (fh_encode(x->obj.exp->cfg->id, rd->dirfd, re->name, fh, &fhlen) == 0) {
+		/* after the statx the inode is in memory: name_to_handle_at does not wait */
+		src.fh = fh;
+		src.fh_len = (uint32_t)fhlen;
+	}
+	e->attrs.attrmask.bitmap4_val = words;
+	n = attr_encode(&src, req, &e->attrs, rd->abuf, RD_ATTR_SCRATCH);
+	if (n >= 0) {
+		/* keep only the bytes used: the scratch serves the next entry */
+		e->attrs.attr_vals.attrlist4_val = arena_memdup(&x->c->arena, rd->abuf, (size_t)n);
+		if (!e->attrs.attr_vals.attrlist4_val)
+			return NFS4ERR_SERVERFAULT;
+	}
+	if (n == -EINVAL)
+		return NFS4ERR_INVAL;
+	if (n == -ENODATA)
+		return src.rdattr_error; /* §18.23.3: no rdattr_error asked, the op fails */
+	if (n < 0)
+		return NFS4ERR_SERVERFAULT;
+	return NFS4_OK;
+}
+
+static nfsstat4 rd_encode(struct opx *x)
+{
+	struct rd *rd = x->priv;
+	READDIR4resok *ok = &x->res->nfs_resop4_u.opreaddir.READDIR4res_u.resok4;
+	entry4 **tail = &ok->reply.entries;
+	size_t used = 0, dirbytes = 0;
+	unsigned i;
+
+	memset(ok->cookieverf, 0, NFS4_VERIFIER_SIZE);
+	for (i = 0; i < rd->nents; i++) {
+		struct rd_ent *re = &rd->ents[i];
+		entry4 *e = compound_alloc(x->c, sizeof(*e));
+		bool skip;
+		nfsstat4 st;
+
+		if (!e)
+			return NFS4ERR_SERVERFAULT;
+		memset(e, 0, sizeof(*e));
+		st = rd_entry_attrs(x, rd, re, e, &skip);
+		if (st != NFS4_OK)
+			return st;
+		if (skip)
+			continue;
+		e->cookie = re->cookie;
+		e->name.utf8string_val = (char *)re->name;
+		e->name.utf8string_len = re->namelen;
+		if (!rd_append(rd, &tail, &used, &dirbytes, e))
+			break;
+	}
+	*tail = NULL;
+	if (i < rd->nents && !ok->reply.entries)
+		return NFS4ERR_TOOSMALL; /* §18.23.3: not even one entry fits */
+	ok->reply.eof = i == rd->nents && rd->end;
+	return NFS4_OK;
+}
+
+static nfsstat4 rd_stat(struct opx *x)
+{
+	struct rd *rd = x->priv;
+
+	if (rd->nents == 0) {
+		rd->end = true;
+		return rd_encode(x);
+	}
+	for (unsigned i = 0; i < rd->nents; i++) {
+		struct rd_ent *re = &rd->ents[i];
+
+		stor_prep_statx(&re->sr, rd->dirfd, re->name, AT_SYMLINK_NOFOLLOW,
+				STATX_BASIC_STATS | STATX_BTIME, &re->stx);
+		opx_submit_batch(x, &re->sr, rd_encode);
+	}
+	return OP_PARKED;
+}
+
+static nfsstat4 rd_more(struct opx *x, int64_t pos);
+
+/* Entries of one getdents64 batch: keep all but "." and "..", until the estimate fills the
+ * budget. */
+static nfsstat4 rd_dents(struct opx *x)
+{
+	struct rd *rd = x->priv;
+	int res = x->sr.res;
+	size_t off = 0;
+
+	if (res < 0) {
+		/* an offset the file system does not know: not one of our cookies */
+		if (res == -EINVAL && rd->a->cookie != 0)
+			return NFS4ERR_BAD_COOKIE;
+		return nfs_errno_to_status(res);
+	}
+	if (res == 0) {
+		rd->end = true;
+		return rd_stat(x);
+	}
+	while (off < (size_t)res) {
+		const uint8_t *p = rd->dbuf + off;
+		uint64_t d_off;
+		uint16_t reclen;
+		const char *name = (const char *)p + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
+		size_t namelen;
+
+		memcpy(&d_off, p + 8, sizeof(d_off));
+		memcpy(&reclen, p + 16, sizeof(reclen));
+		if (reclen < 20 || off + reclen > (size_t)res)
+			break;
+		off += reclen;
+		namelen = strnlen(name, reclen - 19u);
+		if ((namelen == 1 && name[0] == '.') ||
+		    (namelen == 2 && name[0] == '.' && name[1] == '.'))
+			continue;
+		if (rd->nents == RD_MAX_ENTRIES || rd->est >= rd->budget)
+			return rd_stat(x);
+		rd->ents[rd->nents].name = name;
+		rd->ents[rd->nents].namelen = (uint32_t)namelen;
+		rd->ents[rd->nents].cookie = d_off;
+		rd->nents++;
+		rd->est += 16 + xdr_pad(namelen) + RD_ATTR_GUESS;
+	}
+	return rd_more(x, STOR_DENTS_CONTINUE);
+}
+
+static nfsstat4 rd_more(struct opx *x, int64_t pos)
+{
+	struct rd *rd = x->priv;
+
+	if (rd->nents == RD_MAX_ENTRIES || rd->est >= rd->budget)
+		return rd_stat(x);
+	/* each batch keeps its own buffer: the names gathered point into it */
+	rd->dbuf = compound_alloc(x->c, RD_DENTS_BUF);
+	if (!rd->dbuf)
+		return NFS4ERR_SERVERFAULT;
+	stor_prep_getdents(&x->sr, rd->dirfd, rd->dbuf, RD_DENTS_BUF, pos);
+	return opx_submit(x, rd_dents);
+}
+
+static nfsstat4 rd_opened(struct opx *x)
+{
+	struct rd *rd = x->priv;
+
+	if (x->sr.res < 0)
+		return nfs_errno_to_status(x->sr.res); /* ENOTDIR: NOTDIR */
+	rd->dirfd = x->sr.res;
+	if (compound_on_release(x->c, rd_close, (void *)(intptr_t)rd->dirfd) < 0) {
+		close(rd->dirfd);
+		return NFS4ERR_SERVERFAULT;
+	}
+	return rd_more(x, (int64_t)rd->a->cookie);
+}
+
+/* The pseudo fs: children in name order; cookie = position + 3. */
+static nfsstat4 rd_pseudo(struct opx *x)
+{
+	struct rd *rd = x->priv;
+	const struct pseudo_node *dir = x->obj.pnode;
+	READDIR4resok *ok = &x->res->nfs_resop4_u.opreaddir.READDIR4res_u.resok4;
+	entry4 **tail = &ok->reply.entries;
+	size_t used = 0, dirbytes = 0, i;
+	uint64_t cookie = rd->a->cookie;
+
+	memset(ok->cookieverf, 0, NFS4_VERIFIER_SIZE);
+	for (i = cookie ? (size_t)(cookie - 2) : 0; i < dir->nchildren; i++) {
+		const struct pseudo_node *n = dir->children[i];
+		entry4 *e = compound_alloc(x->c, sizeof(*e));
+		uint32_t *words = compound_alloc(x->c, ATTR_WORDS * sizeof(uint32_t));
+		uint8_t *buf = compound_alloc(x->c, 2048);
+		uint8_t fh[FH_MAX_SIZE];
+		uint32_t fhlen;
+		struct nfs_obj o = {.fd = -1, .pnode = n};
+		struct statx stx;
+		struct attr_src src;
+		int r;
+
+		if (!e || !words || !buf)
+			return NFS4ERR_SERVERFAULT;
+		memset(e, 0, sizeof(*e));
+		obj_handle_of_node(x->srv, n, fh, &fhlen);
+		if (n->export) {
+			o.exp = server_export(x->srv, n->export->id);
+			o.is_root = true;
+			o.fd = o.exp->root_fd;
+			/* the export root's inode is always in memory: this statx does not wait */
+			if (statx(o.fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &stx) < 0)
+				return nfs_errno_to_status(-errno);
+		} else {
+			obj_pseudo_statx(x->srv, n, &stx);
+		}
+		obj_attr_src(x, &o, &stx, fh, fhlen, &src);
+		e->attrs.attrmask.bitmap4_val = words;
+		r = attr_encode(&src, &rd->a->attr_request, &e->attrs, buf, 2048);
+		if (r == -EINVAL)
+			return NFS4ERR_INVAL;
+		if (r < 0)
+			return NFS4ERR_SERVERFAULT;
+		e->cookie = i + 3;
+		e->name.utf8string_val = n->name;
+		e->name.utf8string_len = (uint32_t)strlen(n->name);
+		if (!rd_append(rd, &tail, &used, &dirbytes, e))
+			break;
+	}
+	*tail = NULL;
+	if (i < dir->nchildren && !ok->reply.entries)
+		return NFS4ERR_TOOSMALL;
+	ok->reply.eof = i >= dir->nchildren;
+	return NFS4_OK;
+}
+
+static nfsstat4 rd_start(struct opx *x)
+{
+	struct rd *rd = x->priv;
+
+	if (!x->obj.exp) {
+		if (rd->a->cookie > 2 + x->obj.pnode->nchildren)
+			return NFS4ERR_BAD_COOKIE;
+		return rd_pseudo(x);
+	}
+	stor_prep_openat(&x->sr, x->obj.fd, ".", O_RDONLY | O_DIRECTORY, 0);
+	return opx_submit(x, rd_opened);
+}
+
+/* RFC 8881 §18.23 READDIR. */
+static nfsstat4 op_readdir(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	const READDIR4args *a = &arg->nfs_argop4_u.opreaddir;
+	struct opx *x = opx_new(c, arg, res);
+	struct rd *rd;
+	size_t room = compound_reply_room(c), max;
+	static const verifier4 zero;
+
+	if (!x)
+		return NFS4ERR_SERVERFAULT;
+	/* §18.23.3: cookies 1 and 2 are reserved; a non-zero cookie comes with our verifier. */
+	if (a->cookie == 1 || a->cookie == 2)
+		return NFS4ERR_BAD_COOKIE;
+	if (a->cookie != 0 && memcmp(a->cookieverf, zero, NFS4_VERIFIER_SIZE) != 0)
+		return NFS4ERR_NOT_SAME;
+	/* maxcount bounds the whole READDIR4resok; the op's header (opcode, status) and the
+	 * fixed part of the result come off the room left in the reply. */
+	max = a->maxcount;
+	if (room < 8)
+		return NFS4ERR_RESOURCE;
+	if (max > room - 8)
+		max = room - 8;
+	if (max <= RD_RESOK_FIXED)
+		return NFS4ERR_TOOSMALL;
+	rd = compound_alloc(c, sizeof(*rd));
+	if (!rd)
+		return NFS4ERR_SERVERFAULT;
+	memset(rd, 0, sizeof(*rd));
+	rd->a = a;
+	rd->dirfd = -1;
+	rd->budget = max - RD_RESOK_FIXED;
+	rd->ents = compound_alloc(c, RD_MAX_ENTRIES * sizeof(*rd->ents));
+	rd->abuf = compound_alloc(c, RD_ATTR_SCRATCH);
+	if (!rd->ents || !rd->abuf)
+		return NFS4ERR_SERVERFAULT;
+	x->priv = rd;
+	return opx_resolve(x, rd_start);
+}
+
+void nfs4_dir_ops_register(struct op_table *t)
+{
+	optable_set_handler(t, OP_LOOKUP, op_lookup);
+	optable_set_handler(t, OP_LOOKUPP, op_lookupp);
+	optable_set_handler(t, OP_SECINFO, op_secinfo);
+	optable_set_handler(t, OP_READDIR, op_readdir);
+}

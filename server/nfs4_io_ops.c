@@ -1,0 +1,412 @@
+/*
+ * Ops that open and read files: OPEN (for reading; creating and writing come with the write
+ * path), READ and READLINK. CLOSE and OPEN_CONFIRM only touch state (nfs4_state_ops.c).
+ *
+ * READ data is read into a buffer of its own and handed to the reply as an iovec
+ * (compound_add_payload): the bytes are never copied through the XDR encoder. The shared
+ * page cache that will replace the per-request buffer is not built yet.
+ */
+#define _GNU_SOURCE /* statx, O_PATH, name_to_handle_at */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "errmap.h"
+#include "fdcache.h"
+#include "log.h"
+#include "object.h"
+#include "state.h"
+
+/* ---- OPEN --------------------------------------------------------------------------------- */
+
+struct open_ctx {
+	const char *name;      /* CLAIM_NULL */
+	uint64_t dir_change;   /* the directory's change attribute (cinfo) */
+	bool have_dir;
+	uint8_t fh[FH_MAX_SIZE];
+	uint32_t fh_len;
+	bool state_called;     /* state_open() ran: it dealt with the seqid */
+};
+
+/* The file is known (x->stx, ctx->fh): check it, record the open, fill the result. */
+static nfsstat4 open_finish(struct opx *x)
+{
+	const OPEN4args *a = &x->arg->nfs_argop4_u.opopen;
+	OPEN4resok *ok = &x->res->nfs_resop4_u.opopen.OPEN4res_u.resok4;
+	struct open_ctx *oc = x->priv;
+	uint32_t access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
+	uint32_t rflags = 0;
+	uint32_t *words;
+	nfsstat4 st;
+
+	/* RFC 8881 §18.16.3: OPEN is for regular files. */
+	if (S_ISDIR(x->stx.stx_mode))
+		return NFS4ERR_ISDIR;
+	if (S_ISLNK(x->stx.stx_mode))
+		return NFS4ERR_SYMLINK;
+	if (!S_ISREG(x->stx.stx_mode))
+		return NFS4ERR_INVAL;
+	/* The owner may open a file of theirs without read permission, as knfsd allows
+	 * (programs that create a 0200 file and reopen it). */
+	if ((access & OPEN4_SHARE_ACCESS_READ) && !obj_may(&x->req->cred, &x->stx, R_OK) &&
+	    x->req->cred.uid != x->stx.stx_uid)
+		return NFS4ERR_ACCESS;
+	oc->state_called = true;
+	st = state_open(x->req, &a->owner, a->seqid, oc->fh, oc->fh_len, access, a->share_deny,
+			&ok->stateid, &rflags);
+	if (st != NFS4_OK)
+		return st;
+	ok->cinfo.atomic = oc->have_dir;
+	ok->cinfo.before = ok->cinfo.after = oc->dir_change; /* nothing was created */
+	ok->rflags = rflags | OPEN4_RESULT_LOCKTYPE_POSIX;
+	words = compound_alloc(x->c, sizeof(uint32_t));
+	if (!words)
+		return NFS4ERR_SERVERFAULT;
+	words[0] = 0;
+	ok->attrset.bitmap4_len = 0;
+	ok->attrset.bitmap4_val = words;
+	/* No delegations yet. A 4.1 client that said it wants none gets the explicit answer
+	 * (RFC 8881 §18.16.3, OPEN_DELEGATE_NONE_EXT). */
+	if (x->c->minor >= 1 &&
+	    (a->share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) == OPEN4_SHARE_ACCESS_WANT_NO_DELEG) {
+		ok->delegation.delegation_type = OPEN_DELEGATE_NONE_EXT;
+		ok->delegation.open_delegation4_u.od_whynone.ond_why = WND4_NOT_WANTED;
+	} else {
+		ok->delegation.delegation_type = OPEN_DELEGATE_NONE;
+	}
+	opx_set_fh(x->c, oc->fh, oc->fh_len);
+	x->c->cur_stateid = ok->stateid;
+	x->c->cur_stateid_set = true;
+	return NFS4_OK;
+}
+
+static nfsstat4 open_named(struct opx *x)
+{
+	struct open_ctx *oc = x->priv;
+	int fd = x->sr.res;
+	size_t len = sizeof(oc->fh);
+	int ret;
+
+	if (fd < 0)
+		return nfs_errno_to_status(fd);
+	/* the object was just opened: its inode is in memory, these do not wait for the disk */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
+		  &x->stx) < 0) {
+		ret = -errno;
+		close(fd);
+		return nfs_errno_to_status(ret);
+	}
+	ret = fh_encode(x->obj.exp->cfg->id, fd, NULL, oc->fh, &len);
+	if (ret < 0) {
+		close(fd);
+		return nfs_errno_to_status(ret);
+	}
+	oc->fh_len = (uint32_t)len;
+	if (obj_fd_insert(x->c, x->srv, oc->fh, oc->fh_len, 'p', fd) < 0)
+		log_debug("OPEN: fd not cached");
+	return open_finish(x);
+}
+
+static nfsstat4 open_dir_statted(struct opx *x)
+{
+	struct open_ctx *oc = x->priv;
+
+	oc->dir_change = attr_change_from_statx(&x->stx);
+	oc->have_dir = true;
+	if (!x->obj.exp) {
+		/* pseudo directories hold only directories (and exports' roots) */
+		return pseudo_lookup(x->obj.pnode, oc->name) ? NFS4ERR_ISDIR : NFS4ERR_NOENT;
+	}
+	if (!S_ISDIR(x->stx.stx_mode))
+		return S_ISLNK(x->stx.stx_mode) ? NFS4ERR_SYMLINK : NFS4ERR_NOTDIR;
+	stor_prep_openat(&x->sr, x->obj.fd, oc->name, O_PATH | O_NOFOLLOW, 0);
+	return opx_submit(x, open_named);
+}
+
+static nfsstat4 open_claim_null(struct opx *x)
+{
+	return opx_stat(x, open_dir_statted);
+}
+
+static nfsstat4 open_claim_fh_statted(struct opx *x)
+{
+	struct open_ctx *oc = x->priv;
+
+	if (!x->obj.exp)
+		return NFS4ERR_ISDIR;
+	memcpy(oc->fh, x->obj.fh, x->obj.fh_len);
+	oc->fh_len = x->obj.fh_len;
+	return open_finish(x);
+}
+
+static nfsstat4 open_claim_fh(struct opx *x)
+{
+	return opx_stat(x, open_claim_fh_statted);
+}
+
+/* RFC 7530 §9.1.7: a 4.0 OPEN that fails before its state is recorded still advances the
+ * open-owner's seqid (for most errors), and its retransmission must see the same error. */
+static nfsstat4 open_end(struct opx *x, nfsstat4 st)
+{
+	const OPEN4args *a = &x->arg->nfs_argop4_u.opopen;
+	struct open_ctx *oc = x->priv;
+
+	if (st != NFS4_OK && x->c->minor == 0 && !(oc && oc->state_called))
+		state_open_failed(x->req, &a->owner, a->seqid, st);
+	return st;
+}
+
+/* RFC 8881 §18.16 / RFC 7530 §16.16 OPEN, for reading existing files. */
+static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	const OPEN4args *a = &arg->nfs_argop4_u.opopen;
+	uint32_t access = a->share_access & ~(uint32_t)(OPEN4_SHARE_ACCESS_WANT_DELEG_MASK |
+						       OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL |
+						       OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED);
+	struct opx *x = opx_new(c, arg, res);
+	struct open_ctx *oc;
+	nfsstat4 st;
+
+	if (!x)
+		return NFS4ERR_SERVERFAULT;
+	x->finish = open_end;
+	/* §18.16.3: share_access must name READ and/or WRITE; share_deny at most BOTH. */
+	if (access == 0 || access > OPEN4_SHARE_ACCESS_BOTH || a->share_deny > OPEN4_SHARE_DENY_BOTH)
+		return opx_end(x, NFS4ERR_INVAL);
+	if (a->openhow.opentype == OPEN4_CREATE || (access & OPEN4_SHARE_ACCESS_WRITE)) {
+		/* Creating and writing come with the write path. A read-only export refuses
+		 * them for good (ROFS); a writable one cannot do them yet (NOTSUPP). */
+		const struct server *srv = x->srv;
+		bool rw = false;
+
+		for (size_t i = 0; i < srv->nexports; i++)
+			rw |= srv->exports[i].cfg->access == CONFIG_ACCESS_RW;
+		return opx_end(x, rw ? NFS4ERR_NOTSUPP : NFS4ERR_ROFS);
+	}
+	oc = compound_alloc(c, sizeof(*oc));
+	if (!oc)
+		return opx_end(x, NFS4ERR_SERVERFAULT);
+	memset(oc, 0, sizeof(*oc));
+	x->priv = oc;
+	switch (a->claim.claim) {
+	case CLAIM_NULL:
+		st = obj_name(c, &a->claim.open_claim4_u.file, &oc->name);
+		if (st != NFS4_OK)
+			return opx_end(x, st);
+		return opx_end(x, opx_resolve(x, open_claim_null));
+	case CLAIM_FH:
+		if (c->minor == 0)
+			return opx_end(x, NFS4ERR_INVAL); /* not a 4.0 claim: XDR fails first */
+		return opx_end(x, opx_resolve(x, open_claim_fh));
+	case CLAIM_PREVIOUS:
+		/* §18.16.3 / §8.4.2: reclaims belong to a grace period; there is none. */
+		return opx_end(x, NFS4ERR_NO_GRACE);
+	default:
+		/* the delegation claims: this server never hands out a delegation */
+		return opx_end(x, NFS4ERR_NOTSUPP);
+	}
+}
+
+/* ---- READ --------------------------------------------------------------------------------- */
+
+struct read_ctx {
+	int fd;        /* readable fd */
+	uint32_t count;
+	void *buf;
+	struct iovec iov;
+	bool anon;     /* special stateid: check permissions against the file */
+};
+
+static nfsstat4 read_done(struct opx *x)
+{
+	struct read_ctx *rc = x->priv;
+	READ4resok *ok = &x->res->nfs_resop4_u.opread.READ4res_u.resok4;
+	const READ4args *a = &x->arg->nfs_argop4_u.opread;
+	struct stat st;
+	int n = x->sr.res;
+
+	if (n < 0)
+		return nfs_errno_to_status(n);
+	if (n > 0 && compound_add_payload(x->c, rc->buf, (size_t)n) < 0)
+		return NFS4ERR_SERVERFAULT;
+	/* RFC 8881 §18.22.4: eof when the read reached the end of the file. fstat of an open
+	 * fd does not wait for the disk. */
+	ok->eof = (uint32_t)n < rc->count ||
+		  (fstat(rc->fd, &st) == 0 && a->offset + (uint64_t)n >= (uint64_t)st.st_size);
+	return NFS4_OK;
+}
+
+static nfsstat4 read_io(struct opx *x)
+{
+	struct read_ctx *rc = x->priv;
+	const READ4args *a = &x->arg->nfs_argop4_u.opread;
+	READ4resok *ok = &x->res->nfs_resop4_u.opread.READ4res_u.resok4;
+
+	if (rc->count == 0) {
+		struct stat st;
+
+		ok->eof = fstat(rc->fd, &st) == 0 && a->offset >= (uint64_t)st.st_size;
+		return NFS4_OK;
+	}
+	rc->buf = malloc(rc->count);
+	if (!rc->buf)
+		return NFS4ERR_DELAY; /* short of memory for now: the client retries */
+	if (compound_on_release(x->c, free, rc->buf) < 0) {
+		free(rc->buf);
+		return NFS4ERR_SERVERFAULT;
+	}
+	rc->iov.iov_base = rc->buf;
+	rc->iov.iov_len = rc->count;
+	stor_prep_read(&x->sr, rc->fd, &rc->iov, 1, a->offset);
+	return opx_submit(x, read_done);
+}
+
+static nfsstat4 read_opened(struct opx *x)
+{
+	struct read_ctx *rc = x->priv;
+	int fd = x->sr.res;
+
+	if (fd < 0)
+		return fd == -ESTALE || fd == -ENOENT ? NFS4ERR_STALE : nfs_errno_to_status(fd);
+	fd = obj_fd_insert(x->c, x->srv, x->obj.fh, x->obj.fh_len, 'r', fd);
+	if (fd < 0)
+		return nfs_errno_to_status(fd);
+	rc->fd = fd;
+	return read_io(x);
+}
+
+/* The object's type (and, for special stateids, the caller's permission) is known. */
+static nfsstat4 read_statted(struct opx *x)
+{
+	struct read_ctx *rc = x->priv;
+
+	if (S_ISDIR(x->stx.stx_mode))
+		return NFS4ERR_ISDIR;
+	if (S_ISLNK(x->stx.stx_mode))
+		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_SYMLINK;
+	if (!S_ISREG(x->stx.stx_mode))
+		return NFS4ERR_INVAL;
+	if (rc->anon && !obj_may(&x->req->cred, &x->stx, R_OK))
+		return NFS4ERR_ACCESS;
+	if (rc->fd >= 0)
+		return read_io(x);
+	/* only regular files are opened for reading: no device or fifo is ever opened */
+	stor_prep_open_by_handle(&x->sr, x->obj.exp->root_fd, &x->obj.kh, O_RDONLY);
+	return opx_submit(x, read_opened);
+}
+
+static nfsstat4 read_resolved(struct opx *x)
+{
+	struct read_ctx *rc = x->priv;
+	struct fdc_ref *ref;
+	int fd;
+
+	if (!x->obj.exp || x->obj.is_root)
+		return NFS4ERR_ISDIR;
+	fd = obj_fd_cached(x->srv, x->obj.fh, x->obj.fh_len, 'r', &ref);
+	if (fd >= 0) {
+		obj_pin_until_done(x->c, x->srv, ref);
+		rc->fd = fd;
+		if (!rc->anon)
+			return read_io(x); /* opened for reading before: a regular file */
+	}
+	return opx_stat(x, read_statted);
+}
+
+static bool stateid_special(const stateid4 *s)
+{
+	static const char zero[NFS4_OTHER_SIZE];
+	static const char ones[NFS4_OTHER_SIZE] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+
+	return memcmp(s->other, zero, NFS4_OTHER_SIZE) == 0 ||
+	       memcmp(s->other, ones, NFS4_OTHER_SIZE) == 0;
+}
+
+/* RFC 8881 §18.22 / RFC 7530 §16.23 READ. */
+static nfsstat4 op_read(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	const READ4args *a = &arg->nfs_argop4_u.opread;
+	struct opx *x = opx_new(c, arg, res);
+	struct read_ctx *rc;
+	stateid4 sid;
+	size_t room = compound_reply_room(c);
+	nfsstat4 st;
+
+	if (!x)
+		return NFS4ERR_SERVERFAULT;
+	st = state_stateid_arg(c, &a->stateid, &sid);
+	if (st == NFS4_OK)
+		st = state_check_io(x->req, &sid, c->cfh.data, c->cfh.len, false);
+	if (st != NFS4_OK)
+		return st;
+	rc = compound_alloc(c, sizeof(*rc));
+	if (!rc)
+		return NFS4ERR_SERVERFAULT;
+	memset(rc, 0, sizeof(*rc));
+	rc->fd = -1;
+	rc->anon = stateid_special(&sid);
+	/* The reply must fit: opcode, status, eof, length and padding around the data
+	 * (RFC 8881 §2.10.6.4: a READ longer than the session allows is cut, not refused). */
+	rc->count = a->count < x->srv->max_read ? a->count : x->srv->max_read;
+	if (room < 20)
+		return NFS4ERR_RESOURCE;
+	if (rc->count > room - 20)
+		rc->count = (uint32_t)(room - 20);
+	/* Offsets past what a file can hold (off_t is signed) read nothing, at end of file. */
+	if (a->offset >= (uint64_t)INT64_MAX)
+		rc->count = 0;
+	else if (a->offset + rc->count > (uint64_t)INT64_MAX)
+		rc->count = (uint32_t)((uint64_t)INT64_MAX - a->offset);
+	x->priv = rc;
+	return opx_resolve(x, read_resolved);
+}
+
+/* ---- READLINK ----------------------------------------------------------------------------- */
+
+static nfsstat4 readlink_done(struct opx *x)
+{
+	READLINK4resok *ok = &x->res->nfs_resop4_u.opreadlink.READLINK4res_u.resok4;
+	int n = x->sr.res;
+
+	if (n == -EINVAL || n == -ENOENT)
+		return NFS4ERR_INVAL; /* §18.25.3: not a symbolic link */
+	if (n < 0)
+		return nfs_errno_to_status(n);
+	ok->link.linktext4_len = (u_int)n;
+	return NFS4_OK;
+}
+
+static nfsstat4 readlink_step(struct opx *x)
+{
+	READLINK4resok *ok = &x->res->nfs_resop4_u.opreadlink.READLINK4res_u.resok4;
+	char *buf;
+
+	if (!x->obj.exp)
+		return NFS4ERR_INVAL;
+	buf = compound_alloc(x->c, PATH_MAX);
+	if (!buf)
+		return NFS4ERR_SERVERFAULT;
+	ok->link.linktext4_val = buf;
+	stor_prep_readlinkat(&x->sr, x->obj.fd, "", buf, PATH_MAX);
+	return opx_submit(x, readlink_done);
+}
+
+/* RFC 8881 §18.25 READLINK. */
+static nfsstat4 op_readlink(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	struct opx *x = opx_new(c, arg, res);
+
+	return x ? opx_resolve(x, readlink_step) : NFS4ERR_SERVERFAULT;
+}
+
+void nfs4_io_ops_register(struct op_table *t)
+{
+	optable_set_handler(t, OP_OPEN, op_open);
+	optable_set_handler(t, OP_READ, op_read);
+	optable_set_handler(t, OP_READLINK, op_readlink);
+}

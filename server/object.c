@@ -1,0 +1,379 @@
+/*
+ * Objects behind file handles, and the step machinery of ops that wait for the disk
+ * (object.h).
+ */
+#define _GNU_SOURCE /* statx, O_PATH, name_to_handle_at */
+#include "object.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "errmap.h"
+#include "fdcache.h"
+#include "log.h"
+
+struct opx *opx_new(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	struct opx *x = compound_alloc(c, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	memset(x, 0, sizeof(*x));
+	x->c = c;
+	x->req = req_of(c);
+	x->srv = x->req->lp->srv;
+	x->arg = arg;
+	x->res = res;
+	x->obj.fd = -1;
+	return x;
+}
+
+/* The end of a step that parked: its status finishes the op, unless it parked again. */
+static void opx_continue(struct opx *x, opx_step step)
+{
+	nfsstat4 st = step(x);
+
+	if (st != OP_PARKED)
+		compound_resume(x->c, opx_end(x, st));
+}
+
+nfsstat4 opx_end(struct opx *x, nfsstat4 status)
+{
+	if (status == OP_PARKED || !x->finish)
+		return status;
+	return x->finish(x, status);
+}
+
+static void opx_cb(struct stor_req *r)
+{
+	struct opx *x = r->data;
+
+	opx_continue(x, x->next);
+}
+
+nfsstat4 opx_submit(struct opx *x, opx_step next)
+{
+	x->next = next;
+	x->sr.cb = opx_cb;
+	x->sr.data = x;
+	stor_submit(x->req->lp->stor, &x->sr);
+	return OP_PARKED;
+}
+
+static void opx_batch_cb(struct stor_req *r)
+{
+	struct opx *x = r->data;
+
+	if (r->res < 0 && x->err == 0)
+		x->err = r->res;
+	if (--x->pending == 0)
+		opx_continue(x, x->next);
+}
+
+nfsstat4 opx_submit_batch(struct opx *x, struct stor_req *r, opx_step next)
+{
+	if (x->pending == 0)
+		x->err = 0;
+	x->next = next;
+	x->pending++;
+	r->cb = opx_batch_cb;
+	r->data = x;
+	stor_submit(x->req->lp->stor, r);
+	return OP_PARKED;
+}
+
+static nfsstat4 stat_done(struct opx *x)
+{
+	if (x->sr.res < 0)
+		return x->sr.res == -ENOENT ? NFS4ERR_STALE : nfs_errno_to_status(x->sr.res);
+	return x->then(x);
+}
+
+nfsstat4 opx_stat(struct opx *x, opx_step next)
+{
+	if (!x->obj.exp) {
+		obj_pseudo_statx(x->srv, x->obj.pnode, &x->stx);
+		return next(x);
+	}
+	x->then = next;
+	stor_prep_statx(&x->sr, x->obj.fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+			STATX_BASIC_STATS | STATX_BTIME, &x->stx);
+	return opx_submit(x, stat_done);
+}
+
+void opx_set_fh(struct compound *c, const uint8_t *fh, uint32_t len)
+{
+	compound_set_fh(c, fh, len);
+	c->cur_stateid_set = false;
+}
+
+/* ---- fd cache ----------------------------------------------------------------------------- */
+
+struct pin {
+	struct server *srv;
+	struct fdc_ref *ref;
+};
+
+static void pin_release(void *arg)
+{
+	struct pin *p = arg;
+
+	fdc_put(p->srv->fdc, p->ref);
+}
+
+void obj_pin_until_done(struct compound *c, struct server *srv, struct fdc_ref *ref)
+{
+	struct pin *p = compound_alloc(c, sizeof(*p));
+
+	/* Without memory for the release record the pin would leak and so would the fd: drop it
+	 * at once instead; the op finishes before the arena dies, so the fd stays valid while it
+	 * runs only if the cache still holds it, which is then the best we can do. */
+	if (!p || compound_on_release(c, pin_release, p) < 0) {
+		fdc_put(srv->fdc, ref);
+		return;
+	}
+	p->srv = srv;
+	p->ref = ref;
+}
+
+static size_t fd_key(uint8_t *key, const uint8_t *fh, uint32_t len, char kind)
+{
+	memcpy(key, fh, len);
+	key[len] = (uint8_t)kind;
+	return len + 1;
+}
+
+int obj_fd_cached(struct server *srv, const uint8_t *fh, uint32_t len, char kind,
+		  struct fdc_ref **ref)
+{
+	uint8_t key[FDC_KEY_MAX];
+	int ret;
+
+	if (len + 1 > FDC_KEY_MAX)
+		return -EINVAL;
+	ret = fdc_get(srv->fdc, key, fd_key(key, fh, len, kind), ref);
+	return ret < 0 ? ret : fdc_ref_fd(*ref);
+}
+
+int obj_fd_insert(struct compound *c, struct server *srv, const uint8_t *fh, uint32_t len,
+		  char kind, int fd)
+{
+	uint8_t key[FDC_KEY_MAX];
+	struct fdc_ref *ref;
+	int ret;
+
+	if (len + 1 > FDC_KEY_MAX) {
+		close(fd);
+		return -EINVAL;
+	}
+	ret = fdc_insert(srv->fdc, key, fd_key(key, fh, len, kind), fd, &ref);
+	if (ret < 0)
+		return ret;
+	obj_pin_until_done(c, srv, ref);
+	return fdc_ref_fd(ref);
+}
+
+/* ---- handles ------------------------------------------------------------------------------ */
+
+/* A pseudo node's handle: export id 0 and, as "kernel handle", the node's index. The index
+ * depends only on the configured pseudo paths, so the handle survives a restart with the same
+ * exports (RFC 8881 §7.3: the pseudo fs is the server's to define). */
+static void pseudo_handle(const struct pseudo_node *n, uint8_t *fh, uint32_t *len)
+{
+	struct fh_kernel kh = {.type = 0, .len = 4};
+	size_t l = FH_MAX_SIZE;
+
+	kh.bytes[0] = (uint8_t)(n->index >> 24);
+	kh.bytes[1] = (uint8_t)(n->index >> 16);
+	kh.bytes[2] = (uint8_t)(n->index >> 8);
+	kh.bytes[3] = (uint8_t)n->index;
+	if (fh_pack(0, &kh, fh, &l) < 0)
+		l = 0; /* cannot happen: a 4-byte handle always fits */
+	*len = (uint32_t)l;
+}
+
+void obj_handle_of_node(const struct server *srv, const struct pseudo_node *n, uint8_t *fh,
+			uint32_t *len)
+{
+	if (n->export) {
+		const struct export_rt *e = server_export(srv, n->export->id);
+
+		memcpy(fh, e->root_fh, e->root_fh_len);
+		*len = e->root_fh_len;
+		return;
+	}
+	pseudo_handle(n, fh, len);
+}
+
+static nfsstat4 resolve_opened(struct opx *x)
+{
+	int fd = x->sr.res;
+
+	if (fd < 0) {
+		/* RFC 8881 §15.1.2.7: the object is gone (or the handle names nothing we can
+		 * open: the file system rejected its format, which is a bad handle). */
+		if (fd == -ESTALE || fd == -ENOENT)
+			return NFS4ERR_STALE;
+		if (fd == -EBADMSG || fd == -EINVAL)
+			return NFS4ERR_BADHANDLE;
+		log_warn("open_by_handle_at on export %u: %s", x->obj.exp->cfg->id, strerror(-fd));
+		return nfs_errno_to_status(fd);
+	}
+	fd = obj_fd_insert(x->c, x->srv, x->obj.fh, x->obj.fh_len, 'p', fd);
+	if (fd < 0)
+		return nfs_errno_to_status(fd);
+	x->obj.fd = fd;
+	return x->then(x);
+}
+
+nfsstat4 opx_resolve(struct opx *x, opx_step next)
+{
+	struct compound *c = x->c;
+	struct nfs_obj *o = &x->obj;
+	uint32_t id;
+	struct fdc_ref *ref;
+	uint8_t *fh;
+	int fd;
+
+	if (!c->cfh.set)
+		return NFS4ERR_NOFILEHANDLE;
+	if (fh_decode(c->cfh.data, c->cfh.len, &id, &o->kh) < 0)
+		return NFS4ERR_BADHANDLE;
+	fh = compound_alloc(c, c->cfh.len);
+	if (!fh)
+		return NFS4ERR_SERVERFAULT;
+	memcpy(fh, c->cfh.data, c->cfh.len);
+	o->fh = fh;
+	o->fh_len = c->cfh.len;
+	if (id == 0) {
+		uint32_t idx;
+
+		if (o->kh.type != 0 || o->kh.len != 4)
+			return NFS4ERR_BADHANDLE;
+		idx = (uint32_t)o->kh.bytes[0] << 24 | (uint32_t)o->kh.bytes[1] << 16 |
+		      (uint32_t)o->kh.bytes[2] << 8 | o->kh.bytes[3];
+		/* A node that is an export's root has the export's handle, never this one. */
+		if (idx >= x->srv->npnodes || x->srv->pnodes[idx]->export)
+			return NFS4ERR_STALE;
+		o->pnode = x->srv->pnodes[idx];
+		return next(x);
+	}
+	o->exp = server_export(x->srv, id);
+	if (!o->exp)
+		return NFS4ERR_STALE; /* an export that is no longer configured */
+	if (o->fh_len == o->exp->root_fh_len && memcmp(fh, o->exp->root_fh, o->fh_len) == 0) {
+		o->is_root = true;
+		o->pnode = o->exp->node;
+		o->fd = o->exp->root_fd;
+		return next(x);
+	}
+	fd = obj_fd_cached(x->srv, fh, o->fh_len, 'p', &ref);
+	if (fd >= 0) {
+		obj_pin_until_done(c, x->srv, ref);
+		o->fd = fd;
+		return next(x);
+	}
+	x->then = next;
+	stor_prep_open_by_handle(&x->sr, o->exp->root_fd, &o->kh, O_PATH);
+	return opx_submit(x, resolve_opened);
+}
+
+/* ---- attributes ----------------------------------------------------------------------------- */
+
+void obj_pseudo_statx(const struct server *srv, const struct pseudo_node *n, struct statx *stx)
+{
+	struct statx_timestamp t = {.tv_sec = srv->start_ts.tv_sec,
+				    .tv_nsec = (uint32_t)srv->start_ts.tv_nsec};
+
+	memset(stx, 0, sizeof(*stx));
+	stx->stx_mask = STATX_BASIC_STATS | STATX_BTIME;
+	stx->stx_mode = S_IFDIR | 0555;
+	stx->stx_nlink = (uint32_t)(2 + n->nchildren);
+	stx->stx_ino = PSEUDO_FILEID_BASE + n->index;
+	stx->stx_size = 4096;
+	stx->stx_blocks = 8;
+	stx->stx_blksize = 4096;
+	stx->stx_atime = stx->stx_mtime = stx->stx_ctime = stx->stx_btime = t;
+}
+
+void obj_attr_src(struct opx *x, const struct nfs_obj *o, const struct statx *stx,
+		  const uint8_t *fh, uint32_t fh_len, struct attr_src *src)
+{
+	static const struct statvfs no_vfs; /* the pseudo fs holds nothing */
+	const struct server *srv = x->srv;
+	const struct config *cfg = srv->cfg;
+
+	memset(src, 0, sizeof(*src));
+	src->stx = stx;
+	src->vfs = o->exp ? server_export_vfs(o->exp) : &no_vfs;
+	src->fsid_major = o->exp ? o->exp->cfg->id : 0;
+	src->fsid_minor = 0;
+	src->fh = fh;
+	src->fh_len = fh_len;
+	src->lease_time = cfg->lease_time;
+	src->minorversion = x->c->minor;
+	src->change = stx ? attr_change_from_statx(stx) : 0;
+	src->owner_domain = cfg->owner_domain && cfg->owner_domain[0] ? cfg->owner_domain : NULL;
+	src->max_read = srv->max_read;
+	src->max_write = srv->max_write;
+	src->max_filesize = (uint64_t)INT64_MAX;
+	src->link_max = 65000; /* ext4's EXT4_LINK_MAX; the kernel does not report it */
+	src->name_max = o->exp && src->vfs->f_namemax ? (uint32_t)src->vfs->f_namemax : NAME_MAX;
+	/* RFC 8881 §5.8.2.23: the export root is "mounted on" its pseudo directory. */
+	if (o->exp && o->is_root) {
+		src->is_export_root = true;
+		src->mounted_on_fileid = o->exp->node && o->exp->node->parent
+						 ? PSEUDO_FILEID_BASE + o->exp->node->index
+						 : (stx ? stx->stx_ino : 0);
+	}
+}
+
+bool obj_may(const struct req_cred *cred, const struct statx *stx, int want)
+{
+	unsigned int mode = stx->stx_mode, bits;
+
+	if (cred->uid == 0) {
+		/* root: everything, but executing needs some x bit (directories excepted) */
+		if ((want & X_OK) && !S_ISDIR(mode) && !(mode & 0111))
+			return false;
+		return true;
+	}
+	if (cred->uid == stx->stx_uid) {
+		bits = (mode >> 6) & 7;
+	} else {
+		bool in_group = cred->gid == stx->stx_gid;
+
+		for (uint32_t i = 0; i < cred->ngids && !in_group; i++)
+			in_group = cred->gids[i] == stx->stx_gid;
+		bits = in_group ? (mode >> 3) & 7 : mode & 7;
+	}
+	return ((unsigned)want & ~bits & 7u) == 0;
+}
+
+nfsstat4 obj_name(struct compound *c, const component4 *name, const char **out)
+{
+	uint32_t len = name->utf8string_len;
+	char *s;
+
+	if (len == 0)
+		return NFS4ERR_INVAL;
+	if (len > NAME_MAX)
+		return NFS4ERR_NAMETOOLONG;
+	if (memchr(name->utf8string_val, '/', len) || memchr(name->utf8string_val, 0, len))
+		return NFS4ERR_BADNAME;
+	if ((len == 1 && name->utf8string_val[0] == '.') ||
+	    (len == 2 && name->utf8string_val[0] == '.' && name->utf8string_val[1] == '.'))
+		return NFS4ERR_BADNAME;
+	s = compound_alloc(c, len + 1);
+	if (!s)
+		return NFS4ERR_SERVERFAULT;
+	memcpy(s, name->utf8string_val, len);
+	s[len] = 0;
+	*out = s;
+	return NFS4_OK;
+}

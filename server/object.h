@@ -1,0 +1,148 @@
+/*
+ * What a file handle names, and the plumbing of op handlers that wait for the disk.
+ *
+ * A handle is either a node of the pseudo file system (export id 0, RFC 8881 §7.3) or an
+ * object of an export (export id + kernel handle, storage/fh.h). Resolving an export object
+ * gives an O_PATH fd from the shared fd cache; on a miss the handle is opened through the
+ * storage engine's offload pool (open_by_handle_at may read the disk), and the op parks.
+ *
+ * An op that needs the disk keeps its state in a struct opx (in the compound's arena) and is
+ * written as a chain of steps:
+ *
+ *     static nfsstat4 getattr_stat(struct opx *x);
+ *     static nfsstat4 op_getattr(struct compound *c, const nfs_argop4 *a, nfs_resop4 *r)
+ *     {
+ *             struct opx *x = opx_new(c, a, r);
+ *             return x ? opx_resolve(x, getattr_stat) : NFS4ERR_SERVERFAULT;
+ *     }
+ *
+ * A step returns a status (the op is done) or the value of opx_submit() (OP_PARKED: the
+ * storage request's completion runs the next step). The first step may run inline (fd cache
+ * hit) or from a completion; either way its status finishes the op, through the handler's
+ * return value or compound_resume().
+ */
+#ifndef SLUICE_OBJECT_H
+#define SLUICE_OBJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "compound.h"
+#include "request.h"
+#include "server.h"
+#include "stor.h"
+
+struct fdc_ref;
+
+/* The pseudo file system's fileids: far above what the exports' file systems hand out, and
+ * fsid (0, 0) keeps them apart from any export (whose fsid is (export id, 0)). */
+#define PSEUDO_FILEID_BASE ((uint64_t)1 << 62)
+
+struct nfs_obj {
+	struct export_rt *exp;           /* NULL for a pseudo node */
+	const struct pseudo_node *pnode; /* the pseudo node (exp == NULL) */
+	struct fdc_ref *ref;             /* pinned fd of an export object */
+	int fd;                          /* O_PATH fd (exports), -1 for pseudo nodes */
+	struct fh_kernel kh;             /* the kernel handle (exports) */
+	const uint8_t *fh;               /* the handle as sent (points into compound memory) */
+	uint32_t fh_len;
+	bool is_root;                    /* an export's root directory */
+};
+
+struct opx;
+typedef nfsstat4 (*opx_step)(struct opx *x);
+
+struct opx {
+	struct compound *c;
+	struct nfs_req *req;
+	struct server *srv;
+	const nfs_argop4 *arg;
+	nfs_resop4 *res;
+	struct nfs_obj obj;      /* the current FH's object once resolved */
+	struct stor_req sr;      /* the storage request of the step in flight */
+	opx_step next;
+	opx_step then;           /* after opx_resolve() */
+	unsigned pending;        /* requests of a batch still in flight */
+	int err;                 /* first error of a batch */
+	void *priv;              /* the op's own state */
+	struct statx stx;        /* the object's attributes, after opx_stat() */
+	/* Optional: sees the op's final status whether it comes inline or from a completion
+	 * (the handler passes its own return value through opx_end()). */
+	nfsstat4 (*finish)(struct opx *x, nfsstat4 status);
+};
+
+/* A handler's return value through x->finish (when set and the op is not parked). */
+nfsstat4 opx_end(struct opx *x, nfsstat4 status);
+
+/* A context for the op being run, zeroed, in the compound's memory; NULL when short. */
+struct opx *opx_new(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res);
+
+/* Resolve the current FH into x->obj and continue with next (inline on a cache hit).
+ * BADHANDLE / STALE / NOFILEHANDLE come back as the op's status. */
+nfsstat4 opx_resolve(struct opx *x, opx_step next);
+
+/* Submit x->sr (prepared by the caller) and continue with next when it completes (x->sr.res
+ * holds the result then). Returns OP_PARKED. */
+nfsstat4 opx_submit(struct opx *x, opx_step next);
+
+/* statx the resolved object into x->stx (a synthetic one for pseudo nodes, inline) and
+ * continue with next. */
+nfsstat4 opx_stat(struct opx *x, opx_step next);
+
+/* Clear the current filehandle's companions when an op sets a new one: the current stateid
+ * no longer applies (RFC 8881 §16.2.3.1.2). */
+void opx_set_fh(struct compound *c, const uint8_t *fh, uint32_t len);
+
+/* Batches: submit r (any stor_req in the op's memory, r->data = x is set here); next runs once
+ * every request submitted with opx_submit_batch since the last batch has completed, with
+ * x->err the first negative result. Returns OP_PARKED. */
+nfsstat4 opx_submit_batch(struct opx *x, struct stor_req *r, opx_step next);
+
+/* ---- objects and handles ----------------------------------------------------------------- */
+
+/* The handle of pseudo node n (or of its export's root when n is an export). */
+void obj_handle_of_node(const struct server *srv, const struct pseudo_node *n, uint8_t *fh,
+			uint32_t *len);
+
+/* Pin an fd for fh (an export object) in the fd cache under kind ('p' O_PATH, 'r' read):
+ * returns the fd, or -ENOENT on a miss. */
+int obj_fd_cached(struct server *srv, const uint8_t *fh, uint32_t len, char kind,
+		  struct fdc_ref **ref);
+
+/* Insert fd (owned by the cache from now on) and pin it; returns the fd or -errno. The pin is
+ * released when the compound is freed. */
+int obj_fd_insert(struct compound *c, struct server *srv, const uint8_t *fh, uint32_t len,
+		  char kind, int fd);
+
+/* Release a pin when the compound is freed. */
+void obj_pin_until_done(struct compound *c, struct server *srv, struct fdc_ref *ref);
+
+/* A synthetic statx for a pseudo directory. */
+void obj_pseudo_statx(const struct server *srv, const struct pseudo_node *n, struct statx *stx);
+
+/* The attribute source common to every object of x's kind (fsid, limits, lease, minor). */
+struct attr_src;
+void obj_attr_src(struct opx *x, const struct nfs_obj *o, const struct statx *stx,
+		  const uint8_t *fh, uint32_t fh_len, struct attr_src *src);
+
+/* Permission check of cred against a statx: the mode bits, owner, group and supplementary
+ * groups; root passes everything except execute of a file with no x bit (as the VFS).
+ * want is a mix of R_OK, W_OK, X_OK. */
+bool obj_may(const struct req_cred *cred, const struct statx *stx, int want);
+
+/* SECINFO and SECINFO_NO_NAME: the flavors every export accepts, in order of preference
+ * (RFC 8881 §2.6.3.1.1), and the current filehandle consumed. */
+nfsstat4 nfs4_secinfo_result(struct compound *c, SECINFO4res *r);
+
+/* A component name from the wire as a C string in compound memory, or the status that
+ * refuses it (RFC 8881 §18.13.3 and §15.1.7: empty INVAL, too long NAMETOOLONG, "." "..",
+ * "/" and NUL BADNAME). */
+nfsstat4 obj_name(struct compound *c, const component4 *name, const char **out);
+
+/* Register the handlers of the ops built in nfs4_*_ops.c. */
+void nfs4_fh_ops_register(struct op_table *t);
+void nfs4_dir_ops_register(struct op_table *t);
+void nfs4_io_ops_register(struct op_table *t);
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * NFSv4 client, session and stateid state (RFC 8881 §2.4, §2.10, §8; RFC 7530 §9, §16.33):
+ * client records and leases, sessions with their slot tables and slot reply caches
+ * (exactly-once semantics, RFC 8881 §2.10.6), open-owners and open stateids with share
+ * reservations, and the op handlers that work on them (nfs4_state_ops.c).
+ *
+ * Threading: everything here runs on one loop thread and takes no locks. A later change
+ * shards the tables across loop threads; until then only one thread may call in.
+ *
+ * Life of the objects:
+ *   - a client record is created by EXCHANGE_ID (4.1+) or SETCLIENTID (4.0), confirmed by
+ *     CREATE_SESSION or SETCLIENTID_CONFIRM, and goes when its lease runs out (state_sweep(),
+ *     or lazily at its next use), when DESTROY_CLIENTID destroys it, or when a new incarnation
+ *     of the same client (new verifier) is confirmed;
+ *   - a session lives from CREATE_SESSION to DESTROY_SESSION or the end of its client;
+ *   - an open stateid lives from the first OPEN of a file by an open-owner to its CLOSE.
+ * A COMPOUND that passed SEQUENCE holds its session and client (req->session, req->client,
+ * req->slot) until state_slot_done(): they may be destroyed meanwhile (DESTROY_SESSION in the
+ * same COMPOUND, a client replaced by its new incarnation), but their memory stays valid
+ * until then.
+ *
+ * Identifiers carry the server's boot_time so that those of an earlier run are recognised:
+ * clientid4 = boot_time (32 bits) | counter (32 bits); sessionid4 = clientid | counter |
+ * random; stateid4.other = boot_time (32 bits) | clientid counter (32 bits) | random (32 bits).
+ */
+#ifndef SLUICE_STATE_H
+#define SLUICE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "compound.h"
+#include "optable.h"
+#include "request.h"
+
+struct state_config {
+	uint32_t lease_time;        /* seconds */
+	uint32_t max_slots;         /* per session fore channel */
+	uint32_t max_ops;           /* ca_maxoperations ceiling */
+	uint32_t max_req;           /* ca_maxrequestsize ceiling (the RPC record limit) */
+	uint32_t max_resp;          /* ca_maxresponsesize ceiling */
+	uint32_t max_resp_cached;   /* ca_maxresponsesize_cached ceiling (bytes kept per slot) */
+	const char *server_owner;   /* so_major_id / server scope */
+	uint64_t boot_time;         /* seconds; part of clientids and session ids so that ids of an earlier run are STALE */
+	uint64_t (*now)(void);      /* monotonic seconds; NULL: CLOCK_MONOTONIC */
+};
+
+/* 0, -EINVAL for a config that cannot work (lease_time, max_slots or max_ops of 0,
+ * max_req/max_resp too small for a SEQUENCE, no server_owner or one longer than
+ * NFS4_OPAQUE_LIMIT), -ENOMEM. */
+int state_create(struct nfs_state **out, const struct state_config *cfg);
+
+/* Free everything. No COMPOUND may still hold a session (req->slot set). */
+void state_destroy(struct nfs_state *s);
+
+/* Install the handlers of EXCHANGE_ID, CREATE_SESSION, SEQUENCE, DESTROY_SESSION,
+ * DESTROY_CLIENTID, BIND_CONN_TO_SESSION, RECLAIM_COMPLETE, TEST_STATEID, FREE_STATEID,
+ * SETCLIENTID, SETCLIENTID_CONFIRM, RENEW, OPEN_CONFIRM and CLOSE. They find the state
+ * through req_of(c)->state. */
+void state_register_ops(struct op_table *t);
+
+/* Expire clients whose lease ran out (called from a timer every few seconds); returns how many went. */
+unsigned state_sweep(struct nfs_state *s);
+
+/*
+ * When a COMPOUND that ran in a slot (r->slot set) is done: store its COMPOUND4res (the
+ * iovecs, before the RPC header is prepended; len bytes) in the slot if cacheable
+ * (compound_reply_cacheable) and len <= the slot's cached-reply limit, else remember that the
+ * reply was not cached; mark the slot free. Must also be safe to call when the session was
+ * destroyed during the compound (DESTROY_SESSION inside it). Copies are bounded and checked.
+ *
+ * Call it for every COMPOUND that had r->slot set, also when no reply is sent (connection
+ * gone: iov NULL, cacheable false), or the slot stays busy and its retries get NFS4ERR_DELAY.
+ * It clears r->slot, r->session and r->client. A no-op when r->slot is NULL.
+ *
+ * The other half of the reply cache is SEQUENCE: for a retransmission whose reply was cached
+ * it sets r->replay / r->replay_len (a copy in the compound's memory) and fails with
+ * NFS4ERR_DELAY to stop the COMPOUND; the dispatcher then sends r->replay instead of the
+ * COMPOUND's own reply (r->slot stays NULL in that case).
+ */
+void state_slot_done(struct nfs_req *r, const struct iovec *iov, unsigned niov, size_t len, bool cacheable);
+
+/* Counters for logs: clients, sessions, opens. */
+struct state_stats {
+	unsigned clients;       /* confirmed client records */
+	unsigned unconfirmed;   /* client records waiting for CREATE_SESSION / SETCLIENTID_CONFIRM */
+	unsigned sessions;
+	unsigned opens;         /* open stateids */
+	unsigned owners;        /* open-owners */
+};
+void state_stats(const struct nfs_state *s, struct state_stats *out);
+
+/* ---- for the OPEN, READ and WRITE handlers ------------------------------------------- */
+
+/* OPEN (both versions): record an open by owner on the file with handle fh for share_access/
+ * share_deny (OPEN4_SHARE_ACCESS_*, _DENY_*). 4.0: owner->clientid must be a confirmed,
+ * unexpired client (else NFS4ERR_STALE_CLIENTID / NFS4ERR_EXPIRED) and seqid follows the
+ * open-owner rules (RFC 7530 §9.1.7: a new owner's first OPEN needs OPEN_CONFIRM — then set
+ * OPEN4_RESULT_CONFIRM in *rflags); 4.1+: the client is req->client and seqid is ignored.
+ * A second OPEN of the same file by the same owner upgrades the same stateid (seqid+1).
+ * Returns NFS4_OK and the open stateid in *out. Share-deny conflicts across owners:
+ * NFS4ERR_SHARE_DENIED. */
+nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, const void *fh,
+                    uint32_t fh_len, uint32_t share_access, uint32_t share_deny,
+                    stateid4 *out, uint32_t *rflags);
+/*
+ * Details of state_open():
+ * - share_access without a valid READ/WRITE/BOTH part (4.1: WANT_* bits aside) or a
+ *   share_deny above DENY_BOTH: NFS4ERR_INVAL (RFC 8881 §18.16.3, RFC 7530 §16.16.5).
+ * - 4.0 retransmission (seqid equal to the owner's last one, the last seqid op an OPEN of the
+ *   same file): the stored result of the original is returned again, nothing changes.
+ *   Any other seqid but the next: NFS4ERR_BAD_SEQID. A still unconfirmed owner is replaced
+ *   with its state by a new OPEN (RFC 7530 §16.18.5).
+ * - *rflags gets OPEN4_RESULT_CONFIRM or'ed in; nothing else is cleared or set.
+ */
+
+/* 4.0 OPEN that failed before state_open() was called (NOENT, ACCESS, EXIST, ...): the
+ * open-owner's seqid still advances for the errors RFC 7530 §9.1.7 does not exempt, and
+ * a retransmission gets the same status again from state_open(). Nothing for 4.1+, for
+ * an unknown or unconfirmed owner, or for a seqid that is not the owner's next. */
+void state_open_failed(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, nfsstat4 status);
+
+/* READ (and later WRITE): may this stateid do I/O on file fh? The anonymous stateids (all
+ * zeros, all ones: RFC 8881 §8.2.3) are allowed; an open stateid must belong to this file
+ * (else NFS4ERR_BAD_STATEID), not be old (NFS4ERR_OLD_STATEID), its client not expired, and
+ * for write have write access (NFS4ERR_OPENMODE). The "current stateid" special value
+ * (seqid 1, other all zero) must already have been replaced by the caller with
+ * state_stateid_arg(). */
+nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, uint32_t fh_len, bool write);
+/*
+ * Details of state_check_io():
+ * - an anonymous stateid is refused with NFS4ERR_LOCKED when an open of the file denies
+ *   the access (RFC 8881 §8.2.3, §9.1.2); the all-ones stateid may read regardless
+ *   (READ bypass) and is anonymous for write.
+ * - other special values, unknown stateids, stateids of another client (4.1+: other than
+ *   the session's) and of an unconfirmed 4.0 open: NFS4ERR_BAD_STATEID; a stateid of an
+ *   earlier server run: NFS4ERR_STALE_STATEID (4.0), NFS4ERR_BAD_STATEID (4.1+); a stateid
+ *   seqid above the current one: NFS4ERR_BAD_STATEID; seqid 0 in 4.1+ means "current".
+ * - 4.0: a lease past its end gives NFS4ERR_EXPIRED (the client is expired then); a valid
+ *   stateid renews the lease (RFC 7530 §9.5).
+ * - a write-only open may read (RFC 8881 §9.1.2 leaves it to the server).
+ */
+
+/* Replace the current-stateid special value (RFC 8881 §16.2.3.1.2) by c->cur_stateid
+ * (NFS4ERR_BAD_STATEID when none is set). */
+nfsstat4 state_stateid_arg(struct compound *c, const stateid4 *in, stateid4 *out);
+/*
+ * Details of state_stateid_arg(): only for minor versions 1 and 2 (in 4.0 the value is not
+ * special and passes unchanged); a current stateid that is itself special is
+ * NFS4ERR_BAD_STATEID (RFC 8881 §8.2.3, Figure 6); the substituted stateid gets seqid 0
+ * ("the current one") except for CLOSE and OPEN_DOWNGRADE (c->opnum), RFC 8881 §8.2.3.
+ */
+
+/* ====================================================================================== */
+/* Internal to the state module (state.c and its op handlers in nfs4_state_ops.c). Other  */
+/* modules use the functions above only.                                                   */
+/* ====================================================================================== */
+
+struct st_list {
+	struct st_list *prev, *next;
+};
+
+struct st_hnode {
+	struct st_hnode *next;
+	uint64_t hash;
+};
+
+/* Chained hash table of intrusive nodes; grows by doubling. */
+struct st_htab {
+	struct st_hnode **b;
+	size_t nb; /* power of two */
+	size_t n;
+};
+
+/* Who sent a request (RFC 8881 §18.35.4 "principal"): AUTH_SYS uid, or AUTH_NONE. */
+struct st_princ {
+	uint32_t flavor;
+	uint32_t uid;
+};
+
+#define ST_NETADDR_MAX 256u       /* longest SETCLIENTID callback netid / address kept */
+#define ST_SESSIONS_PER_CLIENT 32u /* more: CREATE_SESSION answers NFS4ERR_NOSPC */
+
+/* Smallest COMPOUND that can carry a SEQUENCE, RPC header included (RFC 8881 §18.36.3:
+ * channel sizes that leave no room for one are NFS4ERR_TOOSMALL). Call: RPC call header
+ * with AUTH_NONE credential and verifier (40), empty tag, minorversion, op count (12),
+ * SEQUENCE (4 + 16 + 16). Reply: RPC accepted reply header (24), status, empty tag, count
+ * (12), SEQUENCE result (8 + 16 + 20). */
+#define ST_MIN_REQ (40u + 12u + 36u)
+#define ST_MIN_RESP (24u + 12u + 44u)
+
+/* A 4.0 client's callback (RFC 7530 §16.33): kept, not used (no delegations yet), and
+ * shown to a colliding client in NFS4ERR_CLID_INUSE. */
+struct st_cb {
+	uint32_t program, ident;
+	char *netid, *addr;            /* NUL-terminated copies, or NULL */
+};
+
+struct nfs_client {
+	struct st_hnode by_id;         /* s->clients_id, key: clientid */
+	struct st_hnode by_name;       /* s->clients_name, key: owner string */
+	struct st_list link;           /* s->clients */
+	struct st_list sessions;       /* its live sessions */
+	struct st_list owners;         /* its open-owners */
+	clientid4 id;
+	uint8_t *name;                 /* co_ownerid / nfs_client_id4.id */
+	uint32_t name_len;
+	char verf[NFS4_VERIFIER_SIZE]; /* co_verifier / nfs_client_id4.verifier */
+	struct st_princ princ;
+	bool confirmed;
+	bool v40;                      /* made by SETCLIENTID */
+	bool dead;                     /* destroyed; memory kept while busy */
+	bool reclaim_complete;
+	uint64_t expiry;               /* lease end (monotonic seconds) */
+	unsigned busy;                 /* COMPOUNDs holding it through a slot */
+	unsigned nsessions;
+	/* 4.1: the CREATE_SESSION slot (RFC 8881 §18.36.4) */
+	uint32_t cs_seqid;
+	bool cs_cached;                /* cs_res holds the reply to cs_seqid */
+	CREATE_SESSION4resok cs_res;   /* ca_rdma_ird always empty */
+	/* 4.0: SETCLIENTID (RFC 7530 §16.33) */
+	char confirm[NFS4_VERIFIER_SIZE];  /* setclientid_confirm of this record */
+	struct st_cb cb;
+	bool cb_pending;               /* a callback update { v, x, c, k, t } awaits confirmation */
+	char pend_confirm[NFS4_VERIFIER_SIZE];
+	struct st_cb pend_cb;
+};
+
+struct nfs_slot {
+	uint32_t seqid;     /* of the last request run in the slot; 0: none yet */
+	bool busy;          /* a request is in progress */
+	bool cached;        /* buf holds the reply to seqid */
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+struct nfs_session {
+	struct st_hnode node;          /* s->sessions, key: session id */
+	struct st_list link;           /* client's sessions (while not dead) */
+	char id[NFS4_SESSIONID_SIZE];
+	struct nfs_client *cl;
+	uint32_t maxreq, maxresp, maxresp_cached, maxops, nslots;
+	unsigned busy;                 /* slots in use */
+	bool dead;                     /* destroyed; memory kept while busy */
+	struct nfs_slot slots[];
+};
+
+struct nfs_owner {
+	struct st_hnode node;          /* s->owners, key: clientid + owner */
+	struct st_list link;           /* client's owners */
+	struct st_list opens;          /* its opens */
+	struct nfs_client *cl;
+	uint8_t *name;
+	uint32_t name_len;
+	bool confirmed;                /* 4.0: OPEN_CONFIRM done (4.1: always) */
+	uint64_t last_used;
+	/* 4.0: the last seqid-mutating op and its reply (RFC 7530 §9.1.7, §9.1.9) */
+	uint32_t seqid;
+	uint32_t last_op;              /* 0: none */
+	nfsstat4 last_status;
+	stateid4 last_sid;
+	uint32_t last_rflags;
+	uint32_t last_fh_len;          /* 0: any file */
+	uint8_t last_fh[NFS4_FHSIZE];
+	struct nfs_open *closed;       /* 4.0: the open its last CLOSE closed, kept so that a
+	                                * retransmitted CLOSE finds its reply (RFC 7530 §9.1.9) */
+};
+
+struct nfs_file {
+	struct st_hnode node;          /* s->files, key: file handle */
+	struct st_list opens;
+	uint32_t fh_len;
+	uint8_t fh[NFS4_FHSIZE];
+};
+
+struct nfs_open {
+	struct st_hnode node;          /* s->opens, key: stateid other */
+	struct st_list by_owner, by_file;
+	struct nfs_owner *owner;
+	struct nfs_file *file;
+	stateid4 sid;                  /* current seqid and other */
+	uint32_t access, deny;         /* OPEN4_SHARE_ACCESS_*, OPEN4_SHARE_DENY_* */
+	bool closed;                   /* nfs_owner.closed: no longer an open, not found */
+};
+
+struct nfs_state {
+	struct state_config cfg;
+	char *server_owner;
+	uint32_t server_owner_len;
+	uint32_t boot32;               /* low 32 bits of boot_time */
+	uint64_t seed;                 /* hash seed */
+	uint64_t rng;                  /* xorshift64* state */
+	uint32_t next_client, next_session;
+	struct st_htab clients_id, clients_name, sessions, owners, files, opens;
+	struct st_list clients;
+	struct state_stats stats;
+};
+
+/* Time, identifiers, principals. */
+uint64_t st_now(const struct nfs_state *s);
+void st_random(struct nfs_state *s, void *buf, size_t len);
+void st_princ_of(const struct nfs_req *r, struct st_princ *p);
+bool st_princ_eq(const struct st_princ *a, const struct st_princ *b);
+
+/* Clients. Lookups skip dead records. */
+struct nfs_client *st_client_by_id(struct nfs_state *s, clientid4 id);
+/* The confirmed (or unconfirmed) record of this owner string, NULL when none. */
+struct nfs_client *st_client_by_name(struct nfs_state *s, const void *name, uint32_t len, bool confirmed);
+struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t len,
+				 const char verf[NFS4_VERIFIER_SIZE], const struct st_princ *p, bool v40);
+void st_client_confirm(struct nfs_state *s, struct nfs_client *cl);
+void st_cb_clear(struct st_cb *cb);
+void st_client_destroy(struct nfs_state *s, struct nfs_client *cl);
+void st_client_renew(struct nfs_state *s, struct nfs_client *cl);
+/* True when the lease ran out and no COMPOUND holds the client: it is destroyed then. */
+bool st_client_lapsed(struct nfs_state *s, struct nfs_client *cl);
+/* Sessions, opens or open-owners: RFC 8881 §18.35.4 "state" of a client. */
+bool st_client_has_state(const struct nfs_client *cl);
+/* 4.0: the confirmed client of clientid, renewed. NFS4ERR_STALE_CLIENTID when there is
+ * none (also: an id of an earlier run), NFS4ERR_EXPIRED when its lease ran out. */
+nfsstat4 st_client40(struct nfs_state *s, clientid4 id, struct nfs_client **out);
+
+/* Sessions. */
+struct nfs_session *st_session_find(struct nfs_state *s, const char id[NFS4_SESSIONID_SIZE]);
+struct nfs_session *st_session_new(struct nfs_state *s, struct nfs_client *cl, const channel_attrs4 *fore);
+void st_session_kill(struct nfs_state *s, struct nfs_session *ses);
+/* SEQUENCE took slot sl of ses for request r. */
+void st_slot_take(struct nfs_req *r, struct nfs_session *ses, struct nfs_slot *sl);
+
+/* Stateids. */
+bool st_sid_special(const stateid4 *sid);
+/* The open of sid: NFS4ERR_BAD_STATEID for special and unknown ones, for an earlier run
+ * NFS4ERR_STALE_STATEID (minor 0) or NFS4ERR_BAD_STATEID. */
+nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_open **out);
+/* RFC 8881 §8.2.2 / RFC 7530 §9.1.4.2: seqid of sid against the open's. */
+nfsstat4 st_sid_seqid(const struct nfs_open *o, const stateid4 *sid, uint32_t minor);
+bool st_open_fh_is(const struct nfs_open *o, const void *fh, uint32_t len);
+void st_open_free(struct nfs_state *s, struct nfs_open *o);
+/* 4.0 CLOSE: the open ends, its stateid stays known to its owner for a retransmission. */
+void st_open_close40(struct nfs_state *s, struct nfs_open *o);
+/* The owner whose last CLOSE closed sid, or NULL. */
+struct nfs_owner *st_closed_owner(struct nfs_state *s, const stateid4 *sid);
+uint32_t st_seqid_next(uint32_t seqid);
+
+/* 4.0 open-owner seqids (RFC 7530 §9.1.7). */
+enum st_seq { ST_SEQ_NEW, ST_SEQ_REPLAY, ST_SEQ_BAD };
+enum st_seq st_owner_seqid(const struct nfs_owner *o, seqid4 seqid);
+/* After a seqid op: advance and remember its reply unless status is one of the errors that
+ * leave the seqid alone. */
+void st_owner_done(struct nfs_state *s, struct nfs_owner *o, seqid4 seqid, uint32_t op, nfsstat4 status,
+		   const stateid4 *sid, uint32_t rflags, const void *fh, uint32_t fh_len);
+void st_owner_free(struct nfs_state *s, struct nfs_owner *o);
+/* No opens left. */
+bool st_owner_idle(const struct nfs_owner *o);
+
+#endif
