@@ -1072,6 +1072,45 @@ static void test_opaque_bounds(void **state)
 	}
 }
 
+/* xdr/xdr_bounds.c: a length the stream cannot hold fails before libtirpc allocates it (the
+ * real xdr_bytes would have set *cpp to a fresh buffer of the claimed size, then failed). */
+static void test_claim_checked_before_allocation(void **state)
+{
+	uint32_t wire[3] = {htonl(1u << 20), 0, 0}; /* claims 1 MiB, 8 bytes follow */
+	char *p = NULL, *s = NULL;
+	caddr_t arr = NULL;
+	u_int n = 0;
+	XDR x;
+
+	(void)state;
+	xdrmem_create(&x, (char *)wire, sizeof(wire), XDR_DECODE);
+	assert_false(xdr_bytes(&x, &p, &n, ~0u));
+	assert_null(p);
+	assert_int_equal(xdr_getpos(&x), 0); /* the length word was only peeked at */
+	assert_false(xdr_string(&x, &s, ~0u));
+	assert_null(s);
+	assert_false(xdr_array(&x, &arr, &n, ~0u, sizeof(uint32_t), (xdrproc_t)xdr_u_int));
+	assert_null(arr);
+	xdr_destroy(&x);
+
+	/* a length that does fit still decodes */
+	wire[0] = htonl(8);
+	memcpy(&wire[1], "abcdefgh", 8);
+	xdrmem_create(&x, (char *)wire, sizeof(wire), XDR_DECODE);
+	assert_true(xdr_bytes(&x, &p, &n, ~0u));
+	assert_int_equal(n, 8);
+	assert_memory_equal(p, "abcdefgh", 8);
+	free(p);
+	xdr_destroy(&x);
+
+	/* arrays: each element takes at least 4 bytes, so 3 elements need 12 */
+	wire[0] = htonl(3);
+	xdrmem_create(&x, (char *)wire, sizeof(wire), XDR_DECODE);
+	assert_false(xdr_array(&x, &arr, &n, ~0u, sizeof(uint32_t), (xdrproc_t)xdr_u_int));
+	assert_null(arr);
+	xdr_destroy(&x);
+}
+
 static void test_unknown_opcode_fails(void **state)
 {
 	static const unsigned char bad[] = {W(0), W(1), W(1), W(OP_REMOVEXATTR + 1)};
@@ -1142,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(test_compound_res40_round_trip),
 		cmocka_unit_test(test_truncated_input_fails),
 		cmocka_unit_test(test_opaque_bounds),
+		cmocka_unit_test(test_claim_checked_before_allocation),
 		cmocka_unit_test(test_unknown_opcode_fails),
 		cmocka_unit_test(test_protocol_numbers),
 	};
