@@ -50,7 +50,7 @@ static nfsstat4 open_finish(struct opx *x)
 	if (S_ISLNK(x->stx.stx_mode))
 		return NFS4ERR_SYMLINK;
 	if (!S_ISREG(x->stx.stx_mode))
-		return NFS4ERR_INVAL;
+		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_WRONG_TYPE;
 	/* The owner may open a file of theirs without read permission, as knfsd allows
 	 * (programs that create a 0200 file and reopen it). */
 	if ((access & OPEN4_SHARE_ACCESS_READ) && !obj_may(&x->req->cred, &x->stx, R_OK) &&
@@ -179,14 +179,19 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 	if (access == 0 || access > OPEN4_SHARE_ACCESS_BOTH || a->share_deny > OPEN4_SHARE_DENY_BOTH)
 		return opx_end(x, NFS4ERR_INVAL);
 	if (a->openhow.opentype == OPEN4_CREATE || (access & OPEN4_SHARE_ACCESS_WRITE)) {
-		/* Creating and writing come with the write path. A read-only export refuses
-		 * them for good (ROFS); a writable one cannot do them yet (NOTSUPP). */
-		const struct server *srv = x->srv;
-		bool rw = false;
+		/* Creating and writing come with the write path. A read-only export (or the
+		 * pseudo fs) refuses them for good (ROFS); a writable one cannot do them yet
+		 * (NOTSUPP). The current FH names the export. */
+		struct fh_kernel kh;
+		const struct export_rt *e = NULL;
+		uint32_t id;
 
-		for (size_t i = 0; i < srv->nexports; i++)
-			rw |= srv->exports[i].cfg->access == CONFIG_ACCESS_RW;
-		return opx_end(x, rw ? NFS4ERR_NOTSUPP : NFS4ERR_ROFS);
+		if (fh_decode(c->cfh.data, c->cfh.len, &id, &kh) < 0)
+			return opx_end(x, NFS4ERR_BADHANDLE);
+		if (id != 0 && !(e = server_export(x->srv, id)))
+			return opx_end(x, NFS4ERR_STALE);
+		return opx_end(x, e && e->cfg->access == CONFIG_ACCESS_RW ? NFS4ERR_NOTSUPP
+									   : NFS4ERR_ROFS);
 	}
 	oc = compound_alloc(c, sizeof(*oc));
 	if (!oc)
@@ -289,8 +294,8 @@ static nfsstat4 read_statted(struct opx *x)
 		return NFS4ERR_ISDIR;
 	if (S_ISLNK(x->stx.stx_mode))
 		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_SYMLINK;
-	if (!S_ISREG(x->stx.stx_mode))
-		return NFS4ERR_INVAL;
+	if (!S_ISREG(x->stx.stx_mode)) /* RFC 7530 §16.23.5 INVAL; RFC 8881 §18.22.3 */
+		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_WRONG_TYPE;
 	if (rc->anon && !obj_may(&x->req->cred, &x->stx, R_OK))
 		return NFS4ERR_ACCESS;
 	if (rc->fd >= 0)

@@ -87,10 +87,30 @@ nfsstat4 opx_submit_batch(struct opx *x, struct stor_req *r, opx_step next)
 	return OP_PARKED;
 }
 
+static size_t fd_key(uint8_t *key, const uint8_t *fh, uint32_t len, char kind);
+
+/* Forget the cached fds of fh: its object is gone. */
+static void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len)
+{
+	uint8_t key[FDC_KEY_MAX];
+
+	if (len + 1 > FDC_KEY_MAX)
+		return;
+	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'p'));
+	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'r'));
+}
+
 static nfsstat4 stat_done(struct opx *x)
 {
 	if (x->sr.res < 0)
 		return x->sr.res == -ENOENT ? NFS4ERR_STALE : nfs_errno_to_status(x->sr.res);
+	/* A cached fd keeps a removed file's inode alive (nlink 0); the object is gone for the
+	 * client all the same (RFC 8881 §15.1.2.7 STALE), and the cache lets go of it so the
+	 * disk space is freed. */
+	if (x->stx.stx_nlink == 0 && !x->obj.is_root) {
+		obj_forget(x->srv, x->obj.fh, x->obj.fh_len);
+		return NFS4ERR_STALE;
+	}
 	return x->then(x);
 }
 
@@ -210,6 +230,30 @@ void obj_handle_of_node(const struct server *srv, const struct pseudo_node *n, u
 	pseudo_handle(n, fh, len);
 }
 
+/*
+ * Does the object open at fd lie under the export? open_by_handle_at only uses the export's
+ * fd to pick the file system, so a forged handle can name any inode on it. The kernel's name
+ * for the fd (/proc/self/fd, memory only) must start with the export root's. A handle whose
+ * dentry the kernel could not connect to a path (a file not in the dentry cache, resolved
+ * after a restart) is named from its file system's root and refused too: issue 4 (containment)
+ * replaces this with a check that does not depend on the cache.
+ */
+static bool obj_inside(const struct export_rt *e, int fd)
+{
+	char link[64], path[4096];
+	size_t l = strlen(e->real_path);
+	ssize_t n;
+
+	if (strcmp(e->real_path, "/") == 0)
+		return true;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return false;
+	path[n] = 0;
+	return strncmp(path, e->real_path, l) == 0 && (path[l] == '/' || path[l] == 0);
+}
+
 static nfsstat4 resolve_opened(struct opx *x)
 {
 	int fd = x->sr.res;
@@ -223,6 +267,12 @@ static nfsstat4 resolve_opened(struct opx *x)
 			return NFS4ERR_BADHANDLE;
 		log_warn("open_by_handle_at on export %u: %s", x->obj.exp->cfg->id, strerror(-fd));
 		return nfs_errno_to_status(fd);
+	}
+	if (!obj_inside(x->obj.exp, fd)) {
+		log_warn("a handle of export %u names an object outside it: refused as stale",
+			 x->obj.exp->cfg->id);
+		close(fd);
+		return NFS4ERR_STALE;
 	}
 	fd = obj_fd_insert(x->c, x->srv, x->obj.fh, x->obj.fh_len, 'p', fd);
 	if (fd < 0)

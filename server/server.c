@@ -76,6 +76,19 @@ static int export_open(struct server *srv, struct export_rt *e, const struct con
 		return ret;
 	}
 	e->root_fh_len = (uint32_t)len;
+	{
+		char link[64];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", e->root_fd);
+		n = readlink(link, e->real_path, sizeof(e->real_path) - 1);
+		if (n <= 0) {
+			log_error("export %s: cannot read its path from /proc: %s", ce->path,
+				  strerror(errno));
+			return -EIO;
+		}
+		e->real_path[n] = 0;
+	}
 	if (fstat(e->root_fd, &st) == 0)
 		e->root_ino = st.st_ino;
 	e->node = pseudo_lookup_path(config_pseudo_root(srv->cfg), ce->pseudo);
@@ -278,8 +291,19 @@ static void close_listeners(struct srv_loop *lp)
 
 void srv_loop_drain(struct srv_loop *lp)
 {
+	struct stor_stats st;
+
 	while (lp->requests > 0) {
-		if (stor_wait(lp->stor, 1000) < 0)
+		stor_get_stats(lp->stor, &st);
+		if (st.inflight == 0) {
+			/* nothing left that could finish a parked request: a bug, not a wait */
+			log_error("%llu request(s) parked with no disk work in flight",
+				  (unsigned long long)lp->requests);
+			break;
+		}
+		int ret = stor_wait(lp->stor, 1000);
+
+		if (ret < 0 && ret != -EINTR)
 			break;
 	}
 }

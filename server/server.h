@@ -42,6 +42,7 @@ struct export_rt {
 	uint8_t root_fh[FH_MAX_SIZE];   /* its persistent handle */
 	uint32_t root_fh_len;
 	uint64_t root_ino;
+	char real_path[4096];           /* the root as the kernel names it (symlinks resolved) */
 	/* statvfs for space_* and files_*, refreshed when older than a second */
 	struct statvfs vfs;
 	time_t vfs_time;

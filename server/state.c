@@ -340,7 +340,7 @@ struct nfs_client *st_client_by_name(struct nfs_state *s, const void *name, uint
 	HT_FOR(e, &s->clients_name, h) {
 		struct nfs_client *cl = container_of(e, struct nfs_client, by_name);
 
-		if (cl->confirmed == confirmed && cl->name_len == len && !memcmp(cl->name, name, len))
+		if (cl->confirmed == confirmed && cl->name_len == len && (len == 0 || !memcmp(cl->name, name, len)))
 			return cl;
 	}
 	return NULL;
@@ -361,7 +361,8 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 		free(cl);
 		return NULL;
 	}
-	memcpy(cl->name, name, len);
+	if (len) /* an empty opaque decodes as a NULL pointer */
+		memcpy(cl->name, name, len);
 	cl->name_len = len;
 	memcpy(cl->verf, verf, NFS4_VERIFIER_SIZE);
 	cl->princ = *p;
@@ -717,7 +718,7 @@ static struct nfs_owner *owner_find(struct nfs_state *s, struct nfs_client *cl, 
 	HT_FOR(e, &s->owners, h) {
 		struct nfs_owner *o = container_of(e, struct nfs_owner, node);
 
-		if (o->cl == cl && o->name_len == len && !memcmp(o->name, name, len))
+		if (o->cl == cl && o->name_len == len && (len == 0 || !memcmp(o->name, name, len)))
 			return o;
 	}
 	return NULL;
@@ -737,7 +738,8 @@ static struct nfs_owner *owner_new(struct nfs_state *s, struct nfs_client *cl, c
 		free(o);
 		return NULL;
 	}
-	memcpy(o->name, name, len);
+	if (len) /* an empty opaque decodes as a NULL pointer */
+		memcpy(o->name, name, len);
 	o->name_len = len;
 	o->cl = cl;
 	list_init(&o->opens);

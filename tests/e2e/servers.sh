@@ -106,13 +106,25 @@ srv_stop() {
         rm -f /run/srv-mountd.pid
         ;;
     ganesha|sluice)
-        local pid
+        local pid rc=0
         pid=$(cat "/run/srv-$name.pid")
         kill -TERM "$pid" 2>/dev/null
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
         kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null || rc=$?
         rm -f "/run/srv-$name.pid"
+        _wait_port_free
+        # sluice must stop cleanly on SIGTERM, and a sanitizer build must have said nothing.
+        if [ "$name" = sluice ]; then
+            local log="$SRV_LOG_DIR/sluiced.log"
+            if [ $rc -ne 0 ]; then
+                echo "servers: sluiced exited with status $rc after SIGTERM" >&2; tail -20 "$log" >&2; return 1
+            fi
+            if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$log"; then
+                echo "servers: sanitizer report in sluiced.log" >&2; grep -A30 -E 'ERROR: |runtime error:' "$log" | head -60 >&2; return 1
+            fi
+        fi
+        return 0
         ;;
     esac
     _wait_port_free

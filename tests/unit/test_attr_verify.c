@@ -28,7 +28,14 @@
  * lengths are caught before a decoder allocates what they claim. Not under ASan, which owns
  * the allocator.
  */
-#ifndef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang */
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
 extern void *__libc_calloc(size_t n, size_t size);
 static size_t calloc_max;
 

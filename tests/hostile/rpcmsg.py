@@ -1,0 +1,353 @@
+"""ONC RPC (RFC 5531) and NFSv4 COMPOUND (RFC 7530, RFC 8881) messages, by hand.
+
+A raw client's view of the wire, stdlib only: it builds calls that a polite client never
+sends (wrong versions, bad lengths, garbage in the middle of a COMPOUND) and takes replies
+apart field by field. Used by tests/hostile/hostile.py and, for the seed corpus of the
+fuzz target, by tests/fuzz/make-seeds.py.
+"""
+import struct
+
+# RFC 5531 §9
+CALL, REPLY = 0, 1
+MSG_ACCEPTED, MSG_DENIED = 0, 1
+SUCCESS, PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL, GARBAGE_ARGS, SYSTEM_ERR = range(6)
+RPC_MISMATCH, AUTH_ERROR = 0, 1
+AUTH_OK, AUTH_BADCRED, AUTH_REJECTEDCRED, AUTH_BADVERF, AUTH_REJECTEDVERF, AUTH_TOOWEAK = range(6)
+AUTH_NONE, AUTH_SYS, RPCSEC_GSS = 0, 1, 6
+RECMARK_LAST = 0x80000000
+
+NFS_PROGRAM, NFS_V4 = 100003, 4
+NFSPROC4_NULL, NFSPROC4_COMPOUND = 0, 1
+
+# nfs_opnum4 (xdr/nfs4.x)
+OP = dict(ACCESS=3, CLOSE=4, GETATTR=9, GETFH=10, LOOKUP=15, LOOKUPP=16, NVERIFY=17, OPEN=18,
+          OPEN_CONFIRM=20, PUTFH=22, PUTPUBFH=23, PUTROOTFH=24, READ=25, READDIR=26,
+          READLINK=27, RENEW=30, RESTOREFH=31, SAVEFH=32, SECINFO=33, SETCLIENTID=35,
+          SETCLIENTID_CONFIRM=36, VERIFY=37, BIND_CONN_TO_SESSION=41, EXCHANGE_ID=42,
+          CREATE_SESSION=43,
+          DESTROY_SESSION=44, FREE_STATEID=45, SECINFO_NO_NAME=52, SEQUENCE=53,
+          TEST_STATEID=55, DESTROY_CLIENTID=57, RECLAIM_COMPLETE=58, ILLEGAL=10044)
+
+OP_NAME = {v: k for k, v in OP.items()}
+
+# nfsstat4 values the tests look at
+NFS4_OK = 0
+NFS4ERR = dict(NOENT=2, ACCESS=13, ISDIR=21, INVAL=22, FBIG=27, STALE=70, BADHANDLE=10001,
+               NOTSUPP=10004, SERVERFAULT=10006, RESOURCE=10018, NOFILEHANDLE=10020,
+               MINOR_VERS_MISMATCH=10021, BADXDR=10036, OP_ILLEGAL=10044,
+               TOO_MANY_OPS=10070, OP_NOT_IN_SESSION=10071, NOT_ONLY_OP=10081,
+               BADSESSION=10052, BADNAME=10041)
+STATUS_NAME = {v: k for k, v in NFS4ERR.items()}
+STATUS_NAME[0] = "NFS4_OK"
+
+
+def status_name(st):
+    return STATUS_NAME.get(st, str(st))
+
+
+# ---- XDR ------------------------------------------------------------------------------------
+
+def u32(v):
+    return struct.pack(">I", v & 0xffffffff)
+
+
+def u64(v):
+    return struct.pack(">Q", v & 0xffffffffffffffff)
+
+
+def pad(b):
+    return b + b"\0" * ((4 - len(b) % 4) % 4)
+
+
+def opaque(b, claimed=None):
+    """Variable-length opaque; claimed overrides the length word (lies about the size)."""
+    return u32(len(b) if claimed is None else claimed) + pad(b)
+
+
+def string(s, claimed=None):
+    return opaque(s.encode() if isinstance(s, str) else s, claimed)
+
+
+def bitmap(*bits):
+    words = [0] * (max(bits) // 32 + 1 if bits else 0)
+    for b in bits:
+        words[b // 32] |= 1 << (b % 32)
+    return u32(len(words)) + b"".join(u32(w) for w in words)
+
+
+# ---- RPC call headers -----------------------------------------------------------------------
+
+def auth_none():
+    return u32(AUTH_NONE) + opaque(b"")
+
+
+def authsys_body(uid=0, gid=0, gids=(), machine="hostile", stamp=1):
+    return u32(stamp) + string(machine) + u32(uid) + u32(gid) + u32(len(gids)) + \
+        b"".join(u32(g) for g in gids)
+
+
+def auth_sys(uid=0, gid=0, gids=(), machine="hostile"):
+    return u32(AUTH_SYS) + opaque(authsys_body(uid, gid, gids, machine))
+
+
+def call(xid, body=b"", prog=NFS_PROGRAM, vers=NFS_V4, proc=NFSPROC4_COMPOUND,
+         rpcvers=2, cred=None, verf=None, mtype=CALL):
+    """An RPC call message (the record's payload, without the record mark)."""
+    return (u32(xid) + u32(mtype) + u32(rpcvers) + u32(prog) + u32(vers) + u32(proc) +
+            (auth_none() if cred is None else cred) + (auth_none() if verf is None else verf) +
+            body)
+
+
+def record(payload, last=True):
+    """One record in a single fragment (RFC 5531 §11)."""
+    return u32((RECMARK_LAST if last else 0) | len(payload)) + payload
+
+
+def fragments(payload, size):
+    """One record cut into fragments of size bytes."""
+    out = b""
+    for i in range(0, max(len(payload), 1), size):
+        chunk = payload[i:i + size]
+        out += u32((RECMARK_LAST if i + size >= len(payload) else 0) | len(chunk)) + chunk
+    return out
+
+
+# ---- COMPOUND arguments ---------------------------------------------------------------------
+
+def compound(ops, minor=0, tag=b"hostile", numops=None):
+    """COMPOUND4args: tag, minorversion, argarray (numops overrides the count word)."""
+    return string(tag) + u32(minor) + u32(len(ops) if numops is None else numops) + b"".join(ops)
+
+
+def op(name, args=b""):
+    return u32(OP[name] if isinstance(name, str) else name) + args
+
+
+def putrootfh():
+    return op("PUTROOTFH")
+
+
+def putfh(fh):
+    return op("PUTFH", opaque(fh))
+
+
+def getfh():
+    return op("GETFH")
+
+
+def lookup(name):
+    return op("LOOKUP", string(name))
+
+
+# fattr4 bits: type(1), size(4), fileid(20), mode(33)
+FATTR4_TYPE, FATTR4_SIZE, FATTR4_FILEID, FATTR4_MODE = 1, 4, 20, 33
+
+
+def getattr_(*bits):
+    return op("GETATTR", bitmap(*(bits or (FATTR4_TYPE, FATTR4_SIZE))))
+
+
+ANON_STATEID = u32(0) + b"\0" * 12
+
+
+def read(offset, count, stateid=ANON_STATEID):
+    return op("READ", stateid + u64(offset) + u32(count))
+
+
+def readdir(cookie=0, dircount=8192, maxcount=32768, bits=(FATTR4_TYPE, FATTR4_SIZE)):
+    return op("READDIR", u64(cookie) + b"\0" * 8 + u32(dircount) + u32(maxcount) + bitmap(*bits))
+
+
+def readlink():
+    return op("READLINK")
+
+
+def access(bits=0x3f):
+    return op("ACCESS", u32(bits))
+
+
+def secinfo_no_name(style=0):
+    return op("SECINFO_NO_NAME", u32(style))
+
+
+def exchange_id(owner=b"hostile-client", verifier=b"12345678", flags=0x1):
+    # client_owner4, eia_flags, state_protect4_a SP4_NONE, eia_client_impl_id<1> empty
+    return op("EXCHANGE_ID", verifier + opaque(owner) + u32(flags) + u32(0) + u32(0))
+
+
+def channel_attrs(maxreq=1049600, maxresp=1049600, maxresp_cached=16384, maxops=16, maxreqs=8):
+    return u32(0) + u32(maxreq) + u32(maxresp) + u32(maxresp_cached) + u32(maxops) + \
+        u32(maxreqs) + u32(0)
+
+
+def create_session(clientid, seq=1, flags=0):
+    return op("CREATE_SESSION", u64(clientid) + u32(seq) + u32(flags) + channel_attrs() +
+              channel_attrs(4096, 4096, 0, 2, 1) + u32(0x40000000) + u32(1) + u32(AUTH_NONE))
+
+
+def sequence(sessionid, seqid=1, slot=0, highest=0, cachethis=False):
+    return op("SEQUENCE", sessionid + u32(seqid) + u32(slot) + u32(highest) + u32(int(cachethis)))
+
+
+def reclaim_complete(one_fs=False):
+    return op("RECLAIM_COMPLETE", u32(int(one_fs)))
+
+
+def setclientid(verifier=b"hostile!", cid=b"hostile-40-client"):
+    # nfs_client_id4, cb_client4 (program, netaddr4 r_netid r_addr), callback_ident
+    return op("SETCLIENTID", verifier + opaque(cid) + u32(0x40000000) + string("tcp") +
+              string("127.0.0.1.0.0") + u32(1))
+
+
+def setclientid_confirm(clientid, verifier):
+    return op("SETCLIENTID_CONFIRM", u64(clientid) + verifier)
+
+
+# ---- replies --------------------------------------------------------------------------------
+
+class Reader:
+    def __init__(self, data):
+        self.d = data
+        self.p = 0
+
+    def left(self):
+        return len(self.d) - self.p
+
+    def u32(self):
+        if self.left() < 4:
+            raise ValueError("reply ends at byte %d, a 32-bit word was expected" % self.p)
+        v = struct.unpack_from(">I", self.d, self.p)[0]
+        self.p += 4
+        return v
+
+    def u64(self):
+        return self.u32() << 32 | self.u32()
+
+    def fixed(self, n):
+        if self.left() < n:
+            raise ValueError("reply ends at byte %d, %d bytes were expected" % (self.p, n))
+        b = self.d[self.p:self.p + n]
+        self.p += n + (4 - n % 4) % 4
+        return b
+
+    def opaque(self):
+        return self.fixed(self.u32())
+
+
+class Reply:
+    """An RPC reply taken apart: xid, stat (MSG_ACCEPTED/MSG_DENIED), then either accept
+    (with low/high for PROG_MISMATCH) or reject (with low/high for RPC_MISMATCH, auth for
+    AUTH_ERROR), and body: the procedure results after a SUCCESS header."""
+
+    def __init__(self, data):
+        r = Reader(data)
+        self.raw = data
+        self.xid = r.u32()
+        self.mtype = r.u32()
+        self.stat = r.u32()
+        self.accept = self.reject = self.auth = self.low = self.high = None
+        self.body = b""
+        if self.stat == MSG_ACCEPTED:
+            r.u32()          # verifier flavor
+            r.opaque()       # verifier body
+            self.accept = r.u32()
+            if self.accept == PROG_MISMATCH:
+                self.low, self.high = r.u32(), r.u32()
+            self.body = data[r.p:]
+        elif self.stat == MSG_DENIED:
+            self.reject = r.u32()
+            if self.reject == RPC_MISMATCH:
+                self.low, self.high = r.u32(), r.u32()
+            elif self.reject == AUTH_ERROR:
+                self.auth = r.u32()
+
+    def describe(self):
+        if self.stat == MSG_ACCEPTED:
+            s = "MSG_ACCEPTED accept_stat %d" % self.accept
+        elif self.stat == MSG_DENIED:
+            s = "MSG_DENIED reject_stat %d" % self.reject
+            if self.auth is not None:
+                s += " auth_stat %d" % self.auth
+        else:
+            s = "reply_stat %d" % self.stat
+        if self.low is not None:
+            s += " low %d high %d" % (self.low, self.high)
+        return "xid %08x %s" % (self.xid, s)
+
+
+class OpResult:
+    def __init__(self, op, status):
+        self.op = op
+        self.status = status
+        self.fh = None        # GETFH
+        self.eof = None       # READ
+        self.data = None      # READ
+        self.attrmask = None  # GETATTR
+        self.attrs = None     # GETATTR: attr_vals bytes
+        self.clientid = None  # EXCHANGE_ID, SETCLIENTID
+        self.seqid = None     # EXCHANGE_ID
+        self.verifier = None  # SETCLIENTID
+        self.sessionid = None  # CREATE_SESSION
+
+    def __repr__(self):
+        return "%s:%s" % (OP_NAME.get(self.op, self.op), status_name(self.status))
+
+
+class CompoundReply:
+    """COMPOUND4res: status, tag and the results. The results of the ops the tests use are
+    parsed; parsing stops (self.partial) at the first other op that succeeded."""
+
+    def __init__(self, body):
+        r = Reader(body)
+        self.status = r.u32()
+        self.tag = r.opaque()
+        self.n = r.u32()
+        self.results = []
+        self.partial = False
+        for _ in range(self.n):
+            res = OpResult(r.u32(), r.u32())
+            self.results.append(res)
+            if res.status != NFS4_OK:
+                # status-only results, except SETCLIENTID's CLID_INUSE
+                continue
+            o = res.op
+            if o in (OP["PUTROOTFH"], OP["PUTFH"], OP["PUTPUBFH"], OP["LOOKUP"],
+                     OP["LOOKUPP"], OP["SAVEFH"], OP["RESTOREFH"], OP["RECLAIM_COMPLETE"],
+                     OP["SETCLIENTID_CONFIRM"], OP["RENEW"], OP["DESTROY_SESSION"],
+                     OP["DESTROY_CLIENTID"]):
+                pass
+            elif o == OP["GETFH"]:
+                res.fh = r.opaque()
+            elif o == OP["READ"]:
+                res.eof = bool(r.u32())
+                res.data = r.opaque()
+            elif o == OP["GETATTR"]:
+                res.attrmask = [r.u32() for _ in range(r.u32())]
+                res.attrs = r.opaque()
+            elif o == OP["ACCESS"]:
+                r.u32()
+                r.u32()
+            elif o == OP["SETCLIENTID"]:
+                res.clientid = r.u64()
+                res.verifier = r.fixed(8)
+            elif o == OP["EXCHANGE_ID"]:
+                res.clientid = r.u64()
+                res.seqid = r.u32()
+                self.partial = True   # the rest is not needed
+                break
+            elif o == OP["CREATE_SESSION"]:
+                res.sessionid = r.fixed(16)
+                self.partial = True
+                break
+            else:
+                self.partial = True
+                break
+
+    def statuses(self):
+        return [(r.op, r.status) for r in self.results]
+
+    def describe(self):
+        return "status %s, %d result(s): %s%s" % (
+            status_name(self.status), self.n,
+            " ".join(repr(r) for r in self.results[:6]) + (" ..." if self.n > 6 else ""),
+            " (rest not parsed)" if self.partial else "")
