@@ -86,7 +86,11 @@ for srv in $SERVERS; do
         [ $rc -eq 0 ] && echo "## PASS $srv vers=$v" || { echo "## FAIL $srv vers=$v ($rc checks)"; fail=$((fail + 1)); }
         umount /mnt/nfs || umount -f /mnt/nfs
     done
-    if ! srv_stop "$srv"; then echo "not ok - $srv did not stop cleanly"; fail=$((fail + 1)); fi
+    # sluice must stop cleanly (exit 0, no sanitizer report); the reference servers' stop is
+    # only best effort, as before.
+    if ! srv_stop "$srv" && [ "$srv" = sluice ]; then
+        echo "not ok - $srv did not stop cleanly"; fail=$((fail + 1))
+    fi
 done
 echo "## e2e: $fail failing server/version combinations"
 exit $(( fail > 0 ))
