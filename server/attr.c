@@ -6,6 +6,7 @@
  * made of, and the shape of its encoding (for checking a client's list before decoding it).
  * attr_value() computes the value of one attribute; everything else walks the table in
  * ascending attribute number, which is the order of values in an attrlist4 (RFC 8881 §5.1).
+ * attr_decode_set() reads the few attributes a client may set, in place.
  */
 #define _GNU_SOURCE
 #include "attr.h"
@@ -180,17 +181,38 @@ void attr_supported(const struct attr_src *src, struct attr_mask *out)
 			continue;
 		attr_mask_set(out, a);
 	}
+	/* The write-only time_access_set and time_modify_set are supported too (RFC 8881
+	 * §5.8.1.1 lists what the server supports, settable ones included, as knfsd's
+	 * supported_attrs does): a Linux client leaves out of SETATTR whatever this mask lacks,
+	 * and `touch -d` would silently set nothing. */
+	attr_mask_set(out, FATTR4_TIME_ACCESS_SET);
+	attr_mask_set(out, FATTR4_TIME_MODIFY_SET);
 }
 
-void attr_exclcreat(struct attr_mask *out)
+void attr_settable(struct attr_mask *out)
 {
-	/* RFC 8881 §18.16.3: the attributes EXCLUSIVE4_1 may set along with the verifier; the
-	 * times are not among them (a server may keep the verifier there). */
 	memset(out, 0, sizeof(*out));
 	attr_mask_set(out, FATTR4_SIZE);
 	attr_mask_set(out, FATTR4_MODE);
 	attr_mask_set(out, FATTR4_OWNER);
 	attr_mask_set(out, FATTR4_OWNER_GROUP);
+	attr_mask_set(out, FATTR4_TIME_ACCESS_SET);
+	attr_mask_set(out, FATTR4_TIME_MODIFY_SET);
+}
+
+static void mask_clear(struct attr_mask *m, unsigned int attr)
+{
+	m->w[attr / 32] &= ~(1u << (attr % 32));
+}
+
+void attr_exclcreat(struct attr_mask *out)
+{
+	/* RFC 8881 §18.16.3: the attributes EXCLUSIVE4_1 may set along with the verifier: what
+	 * we can set, but not the times (a server may keep the verifier there; knfsd's
+	 * NFSD_SUPPATTR_EXCLCREAT leaves them out too). Derived, so the two cannot drift. */
+	attr_settable(out);
+	mask_clear(out, FATTR4_TIME_ACCESS_SET);
+	mask_clear(out, FATTR4_TIME_MODIFY_SET);
 }
 
 /* ---- values ---------------------------------------------------------------------------- */
@@ -642,4 +664,227 @@ int attr_verify(const struct attr_src *src, const fattr4 *given)
 	if (overflow || canon_len != ours_len || memcmp(canon, ours, ours_len) != 0)
 		return 1;
 	return 0;
+}
+
+/* ---- SETATTR and createattrs ----------------------------------------------------------- */
+
+static bool wire_u64(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (!wire_u32(p, len, off, &hi) || !wire_u32(p, len, off, &lo))
+		return false;
+	*v = (uint64_t)hi << 32 | lo;
+	return true;
+}
+
+/* An utf8string in place: *s points into p, the pad bytes are skipped (not checked, as knfsd
+ * and libtirpc do not). */
+static bool wire_string(const uint8_t *p, size_t len, size_t *off, const uint8_t **s,
+			uint32_t *n)
+{
+	if (!wire_u32(p, len, off, n) || len - *off < *n)
+		return false;
+	*s = p + *off;
+	return wire_skip(len, off, ((uint64_t)*n + 3) & ~(uint64_t)3);
+}
+
+/*
+ * settime4 (RFC 8881 §3.3.3). false: malformed (BADXDR), including a discriminant that is not
+ * a time_how4: the IDL's "default: void" arm would let the generated routine accept any, but
+ * an enum value outside the enum is not valid XDR (RFC 4506 §4.3) and knfsd says BADXDR too.
+ * *range_ok is cleared for a well-formed time we cannot take (INVAL, judged later).
+ */
+static bool wire_settime(const uint8_t *p, size_t len, size_t *off, time_how4 *how,
+			 struct timespec *ts, bool *range_ok)
+{
+	uint32_t h, nsec;
+	uint64_t u;
+	int64_t sec;
+
+	if (!wire_u32(p, len, off, &h))
+		return false;
+	if (h == SET_TO_SERVER_TIME4) {
+		*how = SET_TO_SERVER_TIME4;
+		return true;
+	}
+	if (h != SET_TO_CLIENT_TIME4 || !wire_u64(p, len, off, &u) || !wire_u32(p, len, off, &nsec))
+		return false;
+	*how = SET_TO_CLIENT_TIME4;
+	memcpy(&sec, &u, sizeof(sec)); /* nfstime4.seconds is an int64_t, two's complement */
+	/* RFC 8881 §3.3.1: nseconds is below 10^9. Checking it also keeps a client's value from
+	 * turning into utimensat's UTIME_NOW or UTIME_OMIT, which are nanosecond values above. */
+	if (nsec >= 1000000000u || (int64_t)(time_t)sec != sec) {
+		*range_ok = false;
+		return true;
+	}
+	ts->tv_sec = (time_t)sec;
+	ts->tv_nsec = (long)nsec;
+	return true;
+}
+
+/* s (n bytes) equals the NUL-terminated d, ignoring ASCII case: DNS names compare that way,
+ * and doing it by hand keeps the locale out of it. */
+static bool ascii_caseeq(const uint8_t *s, size_t n, const char *d)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char a = s[i], b = (unsigned char)d[i];
+
+		if (b == '\0')
+			return false;
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (unsigned char)(b - 'A' + 'a');
+		if (a != b)
+			return false;
+	}
+	return d[i] == '\0';
+}
+
+/* An owner or owner_group string → id (RFC 8881 §5.9; the rules are in attr.h). */
+static nfsstat4 owner_id(const uint8_t *s, uint32_t n, bool group, const char *domain,
+			 attr_idparse_fn parse, void *ctx, uint32_t *id)
+{
+	char name[ATTR_OWNER_MAX];
+	const uint8_t *at;
+	uint64_t v = 0;
+	uint32_t i;
+	int rc;
+
+	/* Longer than any owner we encode (ATTR_OWNER_MAX), or not a C string: no one's. Empty
+	 * too (knfsd says INVAL there; §5.9 names BADOWNER for an owner not accepted). */
+	if (n == 0 || n >= sizeof(name) || memchr(s, '\0', n))
+		return NFS4ERR_BADOWNER;
+
+	/* The decimal form. knfsd (kstrtouint) also takes a leading '+' and a trailing newline;
+	 * neither is a number a client means, so not here. Leading zeros are harmless. */
+	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v >= UINT32_MAX) /* (uid_t)-1 means "leave it" to chown(2): never an id */
+			return NFS4ERR_BADOWNER;
+	}
+	if (i == n) {
+		*id = (uint32_t)v;
+		return NFS4_OK;
+	}
+
+	/* "name@domain", split at the last '@' (a domain has none, a name might). */
+	at = memrchr(s, '@', n);
+	if (!at || at == s || !domain || !domain[0] || !parse)
+		return NFS4ERR_BADOWNER;
+	if (!ascii_caseeq(at + 1, n - (size_t)(at - s) - 1, domain))
+		return NFS4ERR_BADOWNER;
+	memcpy(name, s, (size_t)(at - s));
+	name[at - s] = '\0';
+	rc = parse(ctx, name, group, &i);
+	if (rc == -EAGAIN)
+		return NFS4ERR_DELAY; /* knfsd: an upcall that has no answer yet is DELAY too */
+	if (rc != 0 || i == UINT32_MAX)
+		return NFS4ERR_BADOWNER;
+	*id = i;
+	return NFS4_OK;
+}
+
+/*
+ * How a set request treats attribute a, which is not one we set: INVAL for a get-only
+ * attribute we support (RFC 8881 §5.5: "If a client attempts to set a get-only attribute ...
+ * the server MUST return NFS4ERR_INVAL"), ATTRNOTSUPP for everything else. That includes
+ * get-only attributes we do not support (knfsd: INVAL only when nfsd_attrs_supported()), and
+ * the attributes the protocol lets a client set but we cannot (RFC 8881 §5.6, §5.7: acl,
+ * archive, hidden, mimetype, system, time_backup, time_create, dacl, sacl, layout_hint,
+ * retention_set, retentevt_set, retention_hold, mode_set_masked; RFC 7862 §12.2.4 sec_label;
+ * RFC 8275 mode_umask): they are not get-only, so INVAL would say the wrong thing, and
+ * "not supported" is the truth for setting them. Of those, time_create is the one we return in
+ * GETATTR; Linux has no way to set a birth time. (Recent knfsd decodes time_create and drops it
+ * from the mask it sets; a client then learns from SETATTR's attrsset. We say so up front.)
+ */
+static bool set_readonly(unsigned int a, uint32_t minor)
+{
+	return a <= ATTR_MAX && a != FATTR4_TIME_CREATE && attr_defs[a].proc &&
+	       minor >= attr_defs[a].min_minor;
+}
+
+nfsstat4 attr_decode_set(const fattr4 *in, const char *owner_domain, attr_idparse_fn parse,
+			 void *ctx, uint32_t minorversion, unsigned int flags, struct attr_set *out)
+{
+	const uint8_t *p = (const uint8_t *)in->attr_vals.attrlist4_val;
+	size_t len = in->attr_vals.attrlist4_len, off = 0;
+	const uint8_t *owner = NULL, *group = NULL;
+	uint32_t owner_len = 0, group_len = 0;
+	struct attr_mask m, ok;
+	bool notsupp, inval = false, times_ok = true;
+	nfsstat4 st;
+
+	assert(minorversion <= 2);
+	memset(out, 0, sizeof(*out));
+
+	/* 1. The mask. ATTRNOTSUPP before INVAL: the client learns first what it cannot ask at
+	 * all, as from knfsd. */
+	notsupp = attr_mask_load(&m, &in->attrmask);
+	attr_settable(&ok);
+	for (unsigned int a = 0; a <= ATTR_MAX; a++) {
+		if (!attr_mask_has(&m, a) || attr_mask_has(&ok, a))
+			continue;
+		if (set_readonly(a, minorversion))
+			inval = true;
+		else
+			notsupp = true;
+	}
+	if (notsupp)
+		return NFS4ERR_ATTRNOTSUPP;
+	if (inval)
+		return NFS4ERR_INVAL;
+	if (flags & ATTR_SET_EXCLCREAT) {
+		attr_exclcreat(&ok);
+		for (unsigned int i = 0; i < ATTR_WORDS; i++)
+			if (m.w[i] & ~ok.w[i])
+				return NFS4ERR_INVAL;
+	}
+
+	/* 2. The list, in ascending attribute number (RFC 8881 §5.1), whole and nothing more.
+	 * Malformed beats a bad value: the list is judged before anything in it. */
+	if (len && !p)
+		return NFS4ERR_BADXDR;
+	if (attr_mask_has(&m, FATTR4_SIZE) && !wire_u64(p, len, &off, &out->size))
+		return NFS4ERR_BADXDR;
+	if (attr_mask_has(&m, FATTR4_MODE)) {
+		if (!wire_u32(p, len, &off, &out->mode))
+			return NFS4ERR_BADXDR;
+		/* mode4 has bits up to MODE4_SUID (07777); like knfsd, others are dropped, not
+		 * refused: in particular no file type bits reach chmod. */
+		out->mode &= 07777;
+	}
+	if (attr_mask_has(&m, FATTR4_OWNER) && !wire_string(p, len, &off, &owner, &owner_len))
+		return NFS4ERR_BADXDR;
+	if (attr_mask_has(&m, FATTR4_OWNER_GROUP) &&
+	    !wire_string(p, len, &off, &group, &group_len))
+		return NFS4ERR_BADXDR;
+	if (attr_mask_has(&m, FATTR4_TIME_ACCESS_SET) &&
+	    !wire_settime(p, len, &off, &out->atime_how, &out->atime, &times_ok))
+		return NFS4ERR_BADXDR;
+	if (attr_mask_has(&m, FATTR4_TIME_MODIFY_SET) &&
+	    !wire_settime(p, len, &off, &out->mtime_how, &out->mtime, &times_ok))
+		return NFS4ERR_BADXDR;
+	if (off != len) /* knfsd too: "did attrlist4 contain the expected number of words?" */
+		return NFS4ERR_BADXDR;
+
+	/* 3. The values, in attribute order: owners (36, 37), then the times (48, 54). */
+	if (owner) {
+		st = owner_id(owner, owner_len, false, owner_domain, parse, ctx, &out->uid);
+		if (st != NFS4_OK)
+			return st;
+	}
+	if (group) {
+		st = owner_id(group, group_len, true, owner_domain, parse, ctx, &out->gid);
+		if (st != NFS4_OK)
+			return st;
+	}
+	if (!times_ok)
+		return NFS4ERR_INVAL;
+
+	out->mask = m;
+	return NFS4_OK;
 }

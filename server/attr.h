@@ -4,7 +4,8 @@
  * RFC 8881 §5 (RFC 7530 §5 for 4.0, RFC 7862 §12.2 for 4.2), for GETATTR and READDIR; and
  * compares a client's fattr4 with the server's values for VERIFY/NVERIFY.
  *
- * What is supported (RFC 8881 §5.8.1.1: supported_attrs is what a GETATTR would retrieve):
+ * What is supported (RFC 8881 §5.8.1.1: supported_attrs is what a GETATTR would retrieve, plus
+ * the two write-only times that SETATTR takes):
  *   mandatory: supported_attrs type fh_expire_type change size link_support symlink_support
  *     named_attr fsid unique_handles lease_time rdattr_error filehandle, and for 4.1+
  *     suppattr_exclcreat;
@@ -24,6 +25,9 @@
  * change_attr_type, sec_label, mode_umask.
  * Write-only attributes (time_access_set, time_modify_set) are never returned: asking for them
  * in GETATTR/READDIR is NFS4ERR_INVAL.
+ *
+ * Setting (attr_decode_set): size, mode, owner, owner_group, time_access_set and
+ * time_modify_set; every other attribute is refused (see attr_decode_set for which status).
  */
 #ifndef SLUICE_ATTR_H
 #define SLUICE_ATTR_H
@@ -32,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "nfs4.h"
 
@@ -113,7 +118,8 @@ bool attr_mask_load(struct attr_mask *m, const bitmap4 *bm);
 /* The attributes attr_encode() can produce for src (this is the supported_attrs value). */
 void attr_supported(const struct attr_src *src, struct attr_mask *out);
 
-/* suppattr_exclcreat (4.1+): what OPEN's EXCLUSIVE4_1 may set: size, mode, owner, owner_group. */
+/* suppattr_exclcreat (4.1+): what OPEN's EXCLUSIVE4_1 may set: attr_settable() without the
+ * two times (size, mode, owner, owner_group). */
 void attr_exclcreat(struct attr_mask *out);
 
 /*
@@ -155,5 +161,73 @@ int attr_encode(const struct attr_src *src, const bitmap4 *request, fattr4 *out,
  * enum does not define just differs from ours.)
  */
 int attr_verify(const struct attr_src *src, const fattr4 *given);
+
+/* ---- Setting attributes ------------------------------------------------------------------ */
+
+/* What attr_decode_set() accepts: size, mode, owner, owner_group, time_access_set,
+ * time_modify_set. */
+void attr_settable(struct attr_mask *out);
+
+/*
+ * Optional owner name resolution, the reverse of attr_idname_fn: set *id to the uid (group
+ * false) or gid (group true) of name, the part of an owner string before "@domain"
+ * (NUL-terminated, non-empty, no NUL inside; the domain was already checked). Return 0, or
+ *   -EAGAIN  the answer is not at hand without blocking (→ NFS4ERR_DELAY: the client retries);
+ *   any other -errno (-ENOENT: no such name) → NFS4ERR_BADOWNER.
+ * Called on a loop thread: it must not block. An *id of UINT32_MAX is refused (BADOWNER).
+ */
+typedef int (*attr_idparse_fn)(void *ctx, const char *name, bool group, uint32_t *id);
+
+/* The attributes a client sets: SETATTR's obj_attributes (RFC 8881 §18.30), OPEN's createattrs
+ * and EXCLUSIVE4_1's cva_attrs (§18.16), CREATE's createattrs (§18.4). */
+struct attr_set {
+	struct attr_mask mask;      /* what was given: a subset of attr_settable() */
+	uint64_t size;              /* FATTR4_SIZE, as sent: the op refuses what it cannot do
+	                             * (> INT64_MAX, > maxfilesize: NFS4ERR_FBIG) */
+	uint32_t mode;              /* FATTR4_MODE & 07777 */
+	uint32_t uid;               /* FATTR4_OWNER; never UINT32_MAX ("no change" to chown) */
+	uint32_t gid;               /* FATTR4_OWNER_GROUP; never UINT32_MAX */
+	time_how4 atime_how;        /* FATTR4_TIME_ACCESS_SET: SET_TO_SERVER_TIME4 or
+	                             * SET_TO_CLIENT_TIME4 (then atime holds the time) */
+	time_how4 mtime_how;        /* FATTR4_TIME_MODIFY_SET, likewise */
+	struct timespec atime;      /* tv_nsec < 10^9: never UTIME_NOW or UTIME_OMIT */
+	struct timespec mtime;
+};
+
+/* attr_decode_set() flags */
+#define ATTR_SET_EXCLCREAT 0x1u /* OPEN EXCLUSIVE4_1 cva_attrs: only attr_exclcreat() */
+
+/*
+ * Decode the attributes a client wants set. Returns NFS4_OK (out filled in) or the status of
+ * the op; these are protocol verdicts on the client's arguments, nothing from storage, so they
+ * are nfsstat4 directly (no errmap). out is zeroed first and only meaningful on NFS4_OK.
+ *
+ * The checks, in this order (the first that fails decides):
+ *  1. the mask (nothing of the list is read yet; knfsd's order in nfsd4_decode_fattr4):
+ *     NFS4ERR_ATTRNOTSUPP for a bit we do not know (above ATTR_MAX), for an attribute we do
+ *     not support at all or not in this minor version (suppattr_exclcreat in 4.0), and for
+ *     one that is settable in the protocol but not by us (acl, archive, hidden, mimetype,
+ *     system, time_backup, time_create, dacl, sacl, layout_hint, retention_set,
+ *     retentevt_set, retention_hold, mode_set_masked, sec_label, mode_umask); then
+ *     NFS4ERR_INVAL for a get-only attribute we support (type, change, fileid, time_modify,
+ *     ...: RFC 8881 §5.5); then, with ATTR_SET_EXCLCREAT, NFS4ERR_INVAL for time_access_set
+ *     or time_modify_set (not in suppattr_exclcreat: RFC 8881 §18.16.3, knfsd's
+ *     check_attr_support).
+ *  2. the list's XDR: every value complete, nothing after the last, a time_how4 that is
+ *     SET_TO_SERVER_TIME4 or SET_TO_CLIENT_TIME4; else NFS4ERR_BADXDR. No length in the list
+ *     is trusted and nothing is allocated: values are read in place.
+ *  3. the values, in attribute order: owner and owner_group (NFS4ERR_BADOWNER, or
+ *     NFS4ERR_DELAY from parse), then the times: nseconds >= 10^9 (or seconds that time_t
+ *     cannot hold) is NFS4ERR_INVAL, as knfsd's nfsd4_decode_nfstime4 does.
+ *
+ * Owner strings (RFC 8881 §5.9): the decimal form ("1000": ASCII digits only, no sign, no
+ * space, at most 4294967294) is always accepted, as knfsd does with nfs4_disable_idmapping and
+ * AUTH_SYS (§5.9 says a server SHOULD refuse it when the id has a name; like knfsd we do not,
+ * so that clients without an idmapper work); "name@domain" when owner_domain is set, equal to
+ * domain ignoring ASCII case, and parse resolves name. Anything else (empty, other domain, no
+ * '@', NUL inside, garbage, too long) is NFS4ERR_BADOWNER. minorversion: 0, 1 or 2.
+ */
+nfsstat4 attr_decode_set(const fattr4 *in, const char *owner_domain, attr_idparse_fn parse,
+			 void *ctx, uint32_t minorversion, unsigned int flags, struct attr_set *out);
 
 #endif /* SLUICE_ATTR_H */

@@ -320,6 +320,49 @@ static nfsstat4 op_begin(struct compound *c)
 	return st;
 }
 
+/*
+ * A successful READ_PLUS (RFC 7862 §15.10) whose one data segment went out of line: resop,
+ * status, rpr_eof, a contents count of 1, NFS4_CONTENT_DATA, d_offset and the data length,
+ * then the data iovecs and the padding, as encode_read_ok. The handler sets rpr_eof and
+ * rpr_contents[0].d_offset in the result as usual.
+ */
+static bool encode_read_plus_ok(struct compound *c)
+{
+	const read_plus_res4 *ok = &c->res.nfs_resop4_u.opread_plus.READ_PLUS4res_u.rp_resok4;
+	bool_t eof = ok->rpr_eof;
+	nfs_opnum4 op = OP_READ_PLUS;
+	nfsstat4 st = NFS4_OK;
+	u_int count = 1, len = (u_int)c->pay_len, pad = XDR_PAD(len);
+	data_content4 what = NFS4_CONTENT_DATA;
+	offset4 off;
+	bool good;
+	XDR x;
+
+	if (ok->rpr_contents.rpr_contents_len != 1 || c->pay_len > UINT32_MAX ||
+	    !reply_ensure(c, 32 + pad + ERR_RESERVE))
+		return false;
+	off = ok->rpr_contents.rpr_contents_val[0].read_plus_content_u.rpc_data.d_offset;
+	xdrmem_create(&x, c->buf + c->buf_used, 32, XDR_ENCODE);
+	good = xdr_nfs_opnum4(&x, &op) && xdr_nfsstat4(&x, &st) && xdr_bool(&x, &eof) &&
+	       xdr_u_int(&x, &count) && xdr_data_content4(&x, &what) && xdr_offset4(&x, &off) &&
+	       xdr_u_int(&x, &len);
+	xdr_destroy(&x);
+	if (!good)
+		return false;
+	c->buf_used += 32;
+	c->reply_len += 32;
+	if (!seg_close(c))
+		return false;
+	for (unsigned i = 0; i < c->npay; i++)
+		if (!iov_push(c, c->pay[i].iov_base, c->pay[i].iov_len))
+			return false;
+	c->reply_len += c->pay_len;
+	memset(c->buf + c->buf_used, 0, pad);
+	c->buf_used += pad;
+	c->reply_len += pad;
+	return true;
+}
+
 /* Put the op's result into the reply; returns the status the reply carries for it. */
 static nfsstat4 op_encode(struct compound *c, nfsstat4 st)
 {
@@ -330,8 +373,8 @@ static nfsstat4 op_encode(struct compound *c, nfsstat4 st)
 	bool ok;
 
 	if (st == NFS4_OK && c->npay) {
-		assert(c->opnum == OP_READ);
-		ok = encode_read_ok(c);
+		assert(c->opnum == OP_READ || c->opnum == OP_READ_PLUS);
+		ok = c->opnum == OP_READ ? encode_read_ok(c) : encode_read_plus_ok(c);
 	} else {
 		ok = encode_res(c, &c->res, ERR_RESERVE);
 	}
@@ -642,7 +685,7 @@ nfsstat4 compound_session_begin(struct compound *c, const struct compound_sessio
 
 int compound_add_payload(struct compound *c, const void *base, size_t len)
 {
-	if (c->opnum != OP_READ)
+	if (c->opnum != OP_READ && c->opnum != OP_READ_PLUS)
 		return -EINVAL;
 	if (c->npay == c->pay_cap) {
 		unsigned cap = c->pay_cap ? c->pay_cap * 2 : 16;

@@ -210,10 +210,11 @@ nfsstat4 compound_session_begin(struct compound *c, const struct compound_sessio
 size_t compound_reply_room(const struct compound *c);
 
 /*
- * READ only: append len bytes at base to the op's data, sent as an iovec of the reply
- * instead of being copied into it (call several times for data spread over pages, in
+ * READ and READ_PLUS only: append len bytes at base to the op's data, sent as an iovec of the
+ * reply instead of being copied into it (call several times for data spread over pages, in
  * order). The engine writes the READ4resok eof, the data length and the XDR padding
- * itself; leave READ4resok.data empty. base must stay valid until compound_free(): pin it
+ * itself; leave READ4resok.data empty. READ_PLUS: a result of exactly one NFS4_CONTENT_DATA
+ * segment whose rpr_eof and d_offset the handler sets; its d_data is not read. base must stay valid until compound_free(): pin it
  * with compound_on_release(). 0, -EINVAL for another op, -ENOMEM.
  */
 int compound_add_payload(struct compound *c, const void *base, size_t len);

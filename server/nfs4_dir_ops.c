@@ -60,6 +60,27 @@ static nfsstat4 lookup_opened(struct opx *x)
 	return NFS4_OK;
 }
 
+static nfsstat4 lookup_search(struct opx *x);
+
+static nfsstat4 lookup_open(struct opx *x)
+{
+	if (!S_ISDIR(x->stx.stx_mode))
+		return S_ISLNK(x->stx.stx_mode) ? NFS4ERR_SYMLINK : NFS4ERR_NOTDIR;
+	/* RFC 8881 §18.13: searching a directory takes execute permission on it, as a local
+	 * path walk does (asked of the kernel as the caller: ACLs count) */
+	return opx_access(x, X_OK, lookup_search);
+}
+
+static nfsstat4 lookup_search(struct opx *x)
+{
+	const char *name = x->priv;
+
+	if (!(x->allowed & X_OK))
+		return NFS4ERR_ACCESS;
+	stor_prep_openat(&x->sr, x->obj.fd, name, O_PATH | O_NOFOLLOW, 0);
+	return opx_submit(x, lookup_opened);
+}
+
 static nfsstat4 lookup_step(struct opx *x)
 {
 	const char *name = x->priv;
@@ -75,6 +96,10 @@ static nfsstat4 lookup_step(struct opx *x)
 		opx_set_fh(x->c, fh, len);
 		return NFS4_OK;
 	}
+	/* Root searches every directory (the VFS's CAP_DAC_READ_SEARCH); anyone else is
+	 * checked against the directory's mode first. */
+	if (x->cred.uid != 0)
+		return opx_stat(x, lookup_open);
 	stor_prep_openat(&x->sr, x->obj.fd, name, O_PATH | O_NOFOLLOW, 0);
 	return opx_submit(x, lookup_opened);
 }

@@ -192,11 +192,10 @@ static nfsstat4 op_nverify(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 
 /* ---- ACCESS ------------------------------------------------------------------------------- */
 
-static nfsstat4 access_check(struct opx *x)
+static nfsstat4 access_result(struct opx *x)
 {
 	uint32_t want = x->arg->nfs_argop4_u.opaccess.access;
 	ACCESS4resok *ok = &x->res->nfs_resop4_u.opaccess.ACCESS4res_u.resok4;
-	const struct req_cred *cred = &x->req->cred;
 	const struct statx *stx = &x->stx;
 	bool dir = S_ISDIR(stx->stx_mode);
 	bool writable_fs = x->obj.exp && x->obj.exp->cfg->access == CONFIG_ACCESS_RW;
@@ -209,17 +208,25 @@ static nfsstat4 access_check(struct opx *x)
 	supported |= dir ? ACCESS4_DELETE : ACCESS4_EXECUTE;
 	supported &= want;
 
-	if (obj_may(cred, stx, R_OK))
+	if (x->allowed & R_OK)
 		allowed |= ACCESS4_READ;
-	if (dir && obj_may(cred, stx, X_OK))
+	if (dir && (x->allowed & X_OK))
 		allowed |= ACCESS4_LOOKUP;
-	if (!dir && obj_may(cred, stx, X_OK))
+	if (!dir && (x->allowed & X_OK))
 		allowed |= ACCESS4_EXECUTE;
-	if (writable_fs && obj_may(cred, stx, dir ? W_OK | X_OK : W_OK))
+	/* changing a directory's entries takes write and search permission on it */
+	if (writable_fs && (x->allowed & W_OK) && (!dir || (x->allowed & X_OK)))
 		allowed |= ACCESS4_MODIFY | ACCESS4_EXTEND | (dir ? ACCESS4_DELETE : 0);
 	ok->supported = supported;
 	ok->access = allowed & supported;
 	return NFS4_OK;
+}
+
+/* What the caller can really do: the kernel is asked as the caller (opx_access), so the
+ * answer includes POSIX ACLs, as a local access(2) would. */
+static nfsstat4 access_check(struct opx *x)
+{
+	return opx_access(x, R_OK | W_OK | X_OK, access_result);
 }
 
 static nfsstat4 access_stat(struct opx *x)

@@ -19,22 +19,69 @@
 #include "errmap.h"
 #include "fdcache.h"
 #include "log.h"
+#include "nfs4_ns.h"
 #include "object.h"
 #include "state.h"
 
 /* ---- OPEN --------------------------------------------------------------------------------- */
 
 struct open_ctx {
+	struct ns_apply *ap;   /* first, for ns_apply_attrs(): &apply */
+	struct ns_apply apply;
+	struct attr_set as;    /* OPEN4_CREATE: createattrs / cva_attrs (+ the verifier) */
+	bool create;
+	createmode4 how;
+	bool created;          /* this OPEN made the file (or is the replay of one that did) */
+	int dirfd;
 	const char *name;      /* CLAIM_NULL */
 	uint64_t dir_change;   /* the directory's change attribute (cinfo) */
 	bool have_dir;
 	uint8_t fh[FH_MAX_SIZE];
 	uint32_t fh_len;
 	bool state_called;     /* state_open() ran: it dealt with the seqid */
+	bool truncate;         /* UNCHECKED4 with size 0 on an existing file */
 };
+
+static nfsstat4 open_result(struct opx *x);
+static nfsstat4 open_checked(struct opx *x);
 
 /* The file is known (x->stx, ctx->fh): check it, record the open, fill the result. */
 static nfsstat4 open_finish(struct opx *x)
+{
+	const OPEN4args *a = &x->arg->nfs_argop4_u.opopen;
+	struct open_ctx *oc = x->priv;
+	uint32_t access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
+
+	/* RFC 8881 §18.16.3: OPEN is for regular files. */
+	if (S_ISDIR(x->stx.stx_mode))
+		return NFS4ERR_ISDIR;
+	if (S_ISLNK(x->stx.stx_mode))
+		return NFS4ERR_SYMLINK;
+	if (!S_ISREG(x->stx.stx_mode))
+		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_WRONG_TYPE;
+	if ((access & OPEN4_SHARE_ACCESS_WRITE) &&
+	    (!x->obj.exp || x->obj.exp->cfg->access != CONFIG_ACCESS_RW))
+		return NFS4ERR_ROFS;
+	/* A file this OPEN created is open to its creator whatever its mode (open(2) with
+	 * O_CREAT of a 0444 file returns a writable fd). Otherwise: the owner may open a file
+	 * of theirs without read permission, as knfsd allows (programs that create a 0200
+	 * file and reopen it); writing needs write permission. The kernel answers as the
+	 * caller (opx_access: ACLs count). */
+	if (!oc->created) {
+		int want = 0;
+
+		if ((access & OPEN4_SHARE_ACCESS_READ) && x->cred.uid != x->stx.stx_uid)
+			want |= R_OK;
+		if (access & OPEN4_SHARE_ACCESS_WRITE)
+			want |= W_OK;
+		if (want)
+			return opx_access(x, want, open_checked);
+	}
+	return open_checked(x);
+}
+
+/* Permissions known (x->allowed, for a file this OPEN did not create): record the open. */
+static nfsstat4 open_checked(struct opx *x)
 {
 	const OPEN4args *a = &x->arg->nfs_argop4_u.opopen;
 	OPEN4resok *ok = &x->res->nfs_resop4_u.opopen.OPEN4res_u.resok4;
@@ -44,32 +91,52 @@ static nfsstat4 open_finish(struct opx *x)
 	uint32_t *words;
 	nfsstat4 st;
 
-	/* RFC 8881 §18.16.3: OPEN is for regular files. */
-	if (S_ISDIR(x->stx.stx_mode))
-		return NFS4ERR_ISDIR;
-	if (S_ISLNK(x->stx.stx_mode))
-		return NFS4ERR_SYMLINK;
-	if (!S_ISREG(x->stx.stx_mode))
-		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_WRONG_TYPE;
-	/* The owner may open a file of theirs without read permission, as knfsd allows
-	 * (programs that create a 0200 file and reopen it). */
-	if ((access & OPEN4_SHARE_ACCESS_READ) && !obj_may(&x->req->cred, &x->stx, R_OK) &&
-	    x->req->cred.uid != x->stx.stx_uid)
-		return NFS4ERR_ACCESS;
+	if (!oc->created) {
+		if ((access & OPEN4_SHARE_ACCESS_READ) && x->cred.uid != x->stx.stx_uid &&
+		    !(x->allowed & R_OK))
+			return NFS4ERR_ACCESS;
+		if ((access & OPEN4_SHARE_ACCESS_WRITE) && !(x->allowed & W_OK))
+			return NFS4ERR_ACCESS;
+	}
 	oc->state_called = true;
 	st = state_open(x->req, &a->owner, a->seqid, oc->fh, oc->fh_len, access, a->share_deny,
 			&ok->stateid, &rflags);
 	if (st != NFS4_OK)
 		return st;
-	ok->cinfo.atomic = oc->have_dir;
-	ok->cinfo.before = ok->cinfo.after = oc->dir_change; /* nothing was created */
 	ok->rflags = rflags | OPEN4_RESULT_LOCKTYPE_POSIX;
-	words = compound_alloc(x->c, sizeof(uint32_t));
-	if (!words)
-		return NFS4ERR_SERVERFAULT;
-	words[0] = 0;
-	ok->attrset.bitmap4_len = 0;
-	ok->attrset.bitmap4_val = words;
+	if (!ok->attrset.bitmap4_val) {
+		words = compound_alloc(x->c, ATTR_WORDS * sizeof(uint32_t));
+		if (!words)
+			return NFS4ERR_SERVERFAULT;
+		memset(words, 0, ATTR_WORDS * sizeof(uint32_t));
+		ok->attrset.bitmap4_len = 0;
+		ok->attrset.bitmap4_val = words;
+	}
+	/* The truncate of UNCHECKED4 comes after the permission and share checks (knfsd's
+	 * nfsd4_truncate follows do_open_permission and the share check): a refused OPEN
+	 * leaves the data alone. If the truncate itself fails, the open stays recorded until
+	 * the client's state goes (a client that got an error does not CLOSE it). */
+	if (oc->truncate)
+		return ns_apply_attrs(x, &oc->apply, &oc->as, &ok->attrset, open_result);
+	return open_result(x);
+}
+
+/* The open is recorded: the rest of the result. */
+static nfsstat4 open_result(struct opx *x)
+{
+	const OPEN4args *a = &x->arg->nfs_argop4_u.opopen;
+	OPEN4resok *ok = &x->res->nfs_resop4_u.opopen.OPEN4res_u.resok4;
+	struct open_ctx *oc = x->priv;
+
+	if (oc->create && oc->have_dir) {
+		/* other processes may change the directory around us: not atomic */
+		ok->cinfo.atomic = FALSE;
+		ok->cinfo.before = oc->dir_change;
+		ok->cinfo.after = obj_change_now(oc->dirfd);
+	} else {
+		ok->cinfo.atomic = oc->have_dir;
+		ok->cinfo.before = ok->cinfo.after = oc->dir_change; /* nothing was created */
+	}
 	/* No delegations yet. A 4.1 client that said it wants none gets the explicit answer
 	 * (RFC 8881 §18.16.3, OPEN_DELEGATE_NONE_EXT). */
 	if (x->c->minor >= 1 &&
@@ -90,6 +157,7 @@ static nfsstat4 open_named(struct opx *x)
 	struct open_ctx *oc = x->priv;
 	int fd = x->sr.res;
 	size_t len = sizeof(oc->fh);
+	nfsstat4 st;
 	int ret;
 
 	if (fd < 0)
@@ -107,9 +175,178 @@ static nfsstat4 open_named(struct opx *x)
 		return nfs_errno_to_status(ret);
 	}
 	oc->fh_len = (uint32_t)len;
+	/* the cache's fd from here on (it may have had one for this handle already) */
+	fd = obj_fd_insert(x->c, x->srv, oc->fh, oc->fh_len, 'p', fd);
+	if (fd < 0)
+		return nfs_errno_to_status(fd);
+	/* from here on the op works on the file, no longer on its directory */
+	st = ns_become(x, fd, oc->fh, oc->fh_len);
+	if (st != NFS4_OK)
+		return st;
+	if (oc->create && attr_mask_has(&oc->as.mask, FATTR4_SIZE) && oc->as.size == 0 &&
+	    S_ISREG(x->stx.stx_mode)) {
+		/* UNCHECKED4 on an existing file: of createattrs only a size of 0 applies, like
+		 * O_TRUNC (RFC 8881 §18.16.3; knfsd ignores the rest too). open_finish does it
+		 * once the open is allowed. */
+		if (!(x->arg->nfs_argop4_u.opopen.share_access & OPEN4_SHARE_ACCESS_WRITE))
+			return NFS4ERR_INVAL; /* a truncate needs an open for writing */
+		oc->as.mask = (struct attr_mask){{0}};
+		attr_mask_set(&oc->as.mask, FATTR4_SIZE);
+		oc->truncate = true;
+	}
+	return open_finish(x);
+}
+
+/* EXCLUSIVE4 / EXCLUSIVE4_1: the verifier lives in the new file's atime and mtime seconds,
+ * as knfsd keeps it (RFC 8881 §18.16.3 leaves where to the server), so a retransmitted
+ * create can tell its own file from another's. */
+static void open_verf_times(const verifier4 v, struct timespec ts[2])
+{
+	uint32_t a = (uint32_t)(uint8_t)v[0] << 24 | (uint32_t)(uint8_t)v[1] << 16 |
+		     (uint32_t)(uint8_t)v[2] << 8 | (uint8_t)v[3];
+	uint32_t m = (uint32_t)(uint8_t)v[4] << 24 | (uint32_t)(uint8_t)v[5] << 16 |
+		     (uint32_t)(uint8_t)v[6] << 8 | (uint8_t)v[7];
+
+	ts[0].tv_sec = (time_t)(a & 0x7fffffff);
+	ts[0].tv_nsec = 0;
+	ts[1].tv_sec = (time_t)(m & 0x7fffffff);
+	ts[1].tv_nsec = 0;
+}
+
+static const char *open_verf(const OPEN4args *a)
+{
+	return a->openhow.openflag4_u.how.mode == EXCLUSIVE4
+		       ? a->openhow.openflag4_u.how.createhow4_u.createverf
+		       : a->openhow.openflag4_u.how.createhow4_u.ch_createboth.cva_verf;
+}
+
+static nfsstat4 open_created_applied(struct opx *x)
+{
+	return open_finish(x);
+}
+
+/* The file exists already and this is an exclusive create: ours (a retransmission) if it
+ * carries our verifier, else EXIST. */
+static nfsstat4 open_excl_existing(struct opx *x)
+{
+	const OPEN4args *a = &x->arg->nfs_argop4_u.opopen;
+	struct open_ctx *oc = x->priv;
+	struct timespec ts[2];
+	int fd = x->sr.res;
+	size_t len = sizeof(oc->fh);
+	int ret;
+
+	if (fd < 0)
+		return fd == -ENOENT ? NFS4ERR_DELAY : nfs_errno_to_status(fd);
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
+		  &x->stx) < 0) {
+		ret = -errno;
+		close(fd);
+		return nfs_errno_to_status(ret);
+	}
+	open_verf_times(open_verf(a), ts);
+	if (!S_ISREG(x->stx.stx_mode) || x->stx.stx_atime.tv_sec != ts[0].tv_sec ||
+	    x->stx.stx_mtime.tv_sec != ts[1].tv_sec || x->stx.stx_uid != x->cred.uid) {
+		close(fd);
+		return NFS4ERR_EXIST;
+	}
+	ret = fh_encode(x->obj.exp->cfg->id, fd, NULL, oc->fh, &len);
+	if (ret < 0) {
+		close(fd);
+		return nfs_errno_to_status(ret);
+	}
+	oc->fh_len = (uint32_t)len;
 	if (obj_fd_insert(x->c, x->srv, oc->fh, oc->fh_len, 'p', fd) < 0)
 		log_debug("OPEN: fd not cached");
+	oc->created = true;
 	return open_finish(x);
+}
+
+static nfsstat4 open_create_done(struct opx *x)
+{
+	const OPEN4args *a = &x->arg->nfs_argop4_u.opopen;
+	OPEN4resok *ok = &x->res->nfs_resop4_u.opopen.OPEN4res_u.resok4;
+	struct open_ctx *oc = x->priv;
+	int fd = x->sr.res, pfd, ret;
+	uint32_t *w;
+	nfsstat4 st;
+
+	if (fd == -EEXIST) {
+		switch (oc->how) {
+		case GUARDED4:
+			return NFS4ERR_EXIST;
+		case EXCLUSIVE4:
+		case EXCLUSIVE4_1:
+			stor_prep_openat(&x->sr, oc->dirfd, oc->name, O_PATH | O_NOFOLLOW, 0);
+			return opx_submit(x, open_excl_existing);
+		default: /* UNCHECKED4: open what is there */
+			stor_prep_openat(&x->sr, oc->dirfd, oc->name, O_PATH | O_NOFOLLOW, 0);
+			return opx_submit(x, open_named);
+		}
+	}
+	if (fd < 0)
+		return nfs_errno_to_status(fd);
+	oc->created = true;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &x->stx) < 0 ||
+	    (pfd = dup(fd)) < 0) {
+		ret = -errno;
+		close(fd);
+		return nfs_errno_to_status(ret);
+	}
+	/* the create's fd is read-write: keep it for the WRITEs that follow, and a copy as
+	 * the object's own fd */
+	pfd = obj_adopt(x->c, x->srv, x->obj.exp, pfd, oc->fh, &oc->fh_len);
+	if (pfd < 0) {
+		close(fd);
+		return nfs_errno_to_status(pfd);
+	}
+	if (obj_fd_insert(x->c, x->srv, oc->fh, oc->fh_len, 'w', fd) < 0)
+		log_debug("OPEN: write fd not cached");
+	st = ns_become(x, pfd, oc->fh, oc->fh_len);
+	if (st != NFS4_OK)
+		return st;
+	w = compound_alloc(x->c, ATTR_WORDS * sizeof(uint32_t));
+	if (!w)
+		return NFS4ERR_SERVERFAULT;
+	memset(w, 0, ATTR_WORDS * sizeof(uint32_t));
+	ok->attrset.bitmap4_val = w;
+	ok->attrset.bitmap4_len = 0;
+	if (attr_mask_has(&oc->as.mask, FATTR4_MODE)) {
+		/* it went with the create call */
+		ok->attrset.bitmap4_val[FATTR4_MODE / 32] |= 1u << (FATTR4_MODE % 32);
+		ok->attrset.bitmap4_len = FATTR4_MODE / 32 + 1;
+		oc->as.mask.w[FATTR4_MODE / 32] &= ~(1u << (FATTR4_MODE % 32));
+	}
+	if (oc->how == EXCLUSIVE4 || oc->how == EXCLUSIVE4_1) {
+		struct timespec ts[2];
+
+		/* §18.16.4: for EXCLUSIVE4 attrset names the attributes holding the verifier,
+		 * which the client then sets with SETATTR */
+		open_verf_times(open_verf(a), ts);
+		attr_mask_set(&oc->as.mask, FATTR4_TIME_ACCESS_SET);
+		attr_mask_set(&oc->as.mask, FATTR4_TIME_MODIFY_SET);
+		oc->as.atime_how = oc->as.mtime_how = SET_TO_CLIENT_TIME4;
+		oc->as.atime = ts[0];
+		oc->as.mtime = ts[1];
+	}
+	/* a size in createattrs of a new file: only 0 is meaningful, and it is 0 already */
+	oc->as.mask.w[FATTR4_SIZE / 32] &= ~(1u << (FATTR4_SIZE % 32));
+	return ns_apply_attrs(x, &oc->apply, &oc->as, &ok->attrset, open_created_applied);
+}
+
+static nfsstat4 open_create(struct opx *x)
+{
+	struct open_ctx *oc = x->priv;
+	/* knfsd's default when the client gives no mode */
+	mode_t mode = attr_mask_has(&oc->as.mask, FATTR4_MODE) ? (mode_t)(oc->as.mode & 07777) : 0;
+
+	if (x->obj.exp->cfg->access != CONFIG_ACCESS_RW)
+		return NFS4ERR_ROFS;
+	/* As the caller: the directory's permissions and sticky bit, setgid inheritance and
+	 * the new file's owner are the kernel's decisions, as for a local open(O_CREAT). */
+	stor_prep_openat(&x->sr, oc->dirfd, oc->name, O_CREAT | O_EXCL | O_RDWR, mode);
+	x->sr.cred = &x->cred;
+	return opx_submit(x, open_create_done);
 }
 
 static nfsstat4 open_dir_statted(struct opx *x)
@@ -120,10 +357,15 @@ static nfsstat4 open_dir_statted(struct opx *x)
 	oc->have_dir = true;
 	if (!x->obj.exp) {
 		/* pseudo directories hold only directories (and exports' roots) */
-		return pseudo_lookup(x->obj.pnode, oc->name) ? NFS4ERR_ISDIR : NFS4ERR_NOENT;
+		if (pseudo_lookup(x->obj.pnode, oc->name))
+			return NFS4ERR_ISDIR;
+		return oc->create ? NFS4ERR_ROFS : NFS4ERR_NOENT;
 	}
 	if (!S_ISDIR(x->stx.stx_mode))
 		return S_ISLNK(x->stx.stx_mode) ? NFS4ERR_SYMLINK : NFS4ERR_NOTDIR;
+	oc->dirfd = x->obj.fd;
+	if (oc->create)
+		return open_create(x);
 	stor_prep_openat(&x->sr, x->obj.fd, oc->name, O_PATH | O_NOFOLLOW, 0);
 	return opx_submit(x, open_named);
 }
@@ -178,26 +420,42 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 	/* §18.16.3: share_access must name READ and/or WRITE; share_deny at most BOTH. */
 	if (access == 0 || access > OPEN4_SHARE_ACCESS_BOTH || a->share_deny > OPEN4_SHARE_DENY_BOTH)
 		return opx_end(x, NFS4ERR_INVAL);
-	if (a->openhow.opentype == OPEN4_CREATE || (access & OPEN4_SHARE_ACCESS_WRITE)) {
-		/* Creating and writing come with the write path. A read-only export (or the
-		 * pseudo fs) refuses them for good (ROFS); a writable one cannot do them yet
-		 * (NOTSUPP). The current FH names the export. */
-		struct fh_kernel kh;
-		const struct export_rt *e = NULL;
-		uint32_t id;
-
-		if (fh_decode(c->cfh.data, c->cfh.len, &id, &kh) < 0)
-			return opx_end(x, NFS4ERR_BADHANDLE);
-		if (id != 0 && !(e = server_export(x->srv, id)))
-			return opx_end(x, NFS4ERR_STALE);
-		return opx_end(x, e && e->cfg->access == CONFIG_ACCESS_RW ? NFS4ERR_NOTSUPP
-									   : NFS4ERR_ROFS);
-	}
 	oc = compound_alloc(c, sizeof(*oc));
 	if (!oc)
 		return opx_end(x, NFS4ERR_SERVERFAULT);
 	memset(oc, 0, sizeof(*oc));
+	oc->ap = &oc->apply;
 	x->priv = oc;
+	if (a->openhow.opentype == OPEN4_CREATE) {
+		const createhow4 *how = &a->openhow.openflag4_u.how;
+
+		oc->create = true;
+		oc->how = how->mode;
+		/* RFC 8881 §18.16.3: creating takes a name (CLAIM_NULL; CLAIM_FH has none) */
+		if (a->claim.claim != CLAIM_NULL)
+			return opx_end(x, NFS4ERR_INVAL);
+		switch (how->mode) {
+		case UNCHECKED4:
+		case GUARDED4:
+			st = ns_decode_attrs(x, &how->createhow4_u.createattrs, 0, &oc->as);
+			break;
+		case EXCLUSIVE4:
+			st = NFS4_OK;
+			break;
+		case EXCLUSIVE4_1:
+			if (c->minor == 0)
+				return opx_end(x, NFS4ERR_INVAL);
+			/* §18.16.3: only suppattr_exclcreat; the times hold the verifier */
+			st = ns_decode_attrs(x, &how->createhow4_u.ch_createboth.cva_attrs,
+					     ATTR_SET_EXCLCREAT, &oc->as);
+			break;
+		default:
+			st = NFS4ERR_INVAL;
+			break;
+		}
+		if (st != NFS4_OK)
+			return opx_end(x, st);
+	}
 	switch (a->claim.claim) {
 	case CLAIM_NULL:
 		st = obj_name(c, &a->claim.open_claim4_u.file, &oc->name);
@@ -285,6 +543,9 @@ static nfsstat4 read_opened(struct opx *x)
 	return read_io(x);
 }
 
+static nfsstat4 read_checked(struct opx *x);
+static nfsstat4 read_anon_checked(struct opx *x);
+
 /* The object's type (and, for special stateids, the caller's permission) is known. */
 static nfsstat4 read_statted(struct opx *x)
 {
@@ -296,8 +557,21 @@ static nfsstat4 read_statted(struct opx *x)
 		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_SYMLINK;
 	if (!S_ISREG(x->stx.stx_mode)) /* RFC 7530 §16.23.5 INVAL; RFC 8881 §18.22.3 */
 		return x->c->minor == 0 ? NFS4ERR_INVAL : NFS4ERR_WRONG_TYPE;
-	if (rc->anon && !obj_may(&x->req->cred, &x->stx, R_OK))
-		return NFS4ERR_ACCESS;
+	if (rc->anon)
+		return opx_access(x, R_OK, read_anon_checked);
+	return read_checked(x);
+}
+
+/* A special stateid reads what the caller may read, as the kernel says (ACLs count). */
+static nfsstat4 read_anon_checked(struct opx *x)
+{
+	return x->allowed & R_OK ? read_checked(x) : NFS4ERR_ACCESS;
+}
+
+static nfsstat4 read_checked(struct opx *x)
+{
+	struct read_ctx *rc = x->priv;
+
 	if (rc->fd >= 0)
 		return read_io(x);
 	/* only regular files are opened for reading: no device or fifo is ever opened */

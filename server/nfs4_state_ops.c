@@ -747,6 +747,67 @@ static nfsstat4 op_close(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 	return st;
 }
 
+/*
+ * RFC 8881 §18.18, RFC 7530 §16.19: reduce an open's share access and deny to a subset of
+ * what it holds (the Linux client closes one of several opens of a file this way). A
+ * request for anything not held is INVAL. The stateid keeps its "other" and its seqid moves.
+ */
+static nfsstat4 op_open_downgrade(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
+{
+	const OPEN_DOWNGRADE4args *a = &arg->nfs_argop4_u.opopen_downgrade;
+	stateid4 *out = &res->nfs_resop4_u.opopen_downgrade.OPEN_DOWNGRADE4res_u.resok4.open_stateid;
+	struct nfs_req *r = req_of(c);
+	struct nfs_state *s = r->state;
+	uint32_t access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
+	struct nfs_owner *ow;
+	struct nfs_open *o;
+	stateid4 sid, done = {0};
+	nfsstat4 st;
+
+	st = state_stateid_arg(c, &a->open_stateid, &sid);
+	if (st != NFS4_OK)
+		return st;
+	st = st_open_find(s, &sid, c->minor, &o);
+	if (st != NFS4_OK)
+		return st;
+	ow = o->owner;
+	if (!c->minor) {
+		/* 4.0: the open-owner's seqid first (RFC 7530 §9.1.7) */
+		switch (st_owner_seqid(ow, a->seqid)) {
+		case ST_SEQ_REPLAY:
+			return owner_replay(ow, OP_OPEN_DOWNGRADE, out);
+		case ST_SEQ_BAD:
+			return NFS4ERR_BAD_SEQID;
+		case ST_SEQ_NEW:
+			break;
+		}
+		if (st_client_lapsed(s, ow->cl))
+			return NFS4ERR_EXPIRED;
+		st_client_renew(s, ow->cl);
+		if (!st_open_fh_is(o, c->cfh.data, c->cfh.len) || !ow->confirmed)
+			st = NFS4ERR_BAD_STATEID;
+	} else if (ow->cl != r->client || !st_open_fh_is(o, c->cfh.data, c->cfh.len)) {
+		return NFS4ERR_BAD_STATEID;
+	}
+	if (st == NFS4_OK)
+		st = st_sid_seqid(o, &sid, c->minor);
+	if (st == NFS4_OK && (access == 0 || (access & ~o->access) || a->share_deny > OPEN4_SHARE_DENY_BOTH ||
+			      (a->share_deny & ~o->deny)))
+		st = NFS4ERR_INVAL;
+	if (st == NFS4_OK) {
+		o->access = access;
+		o->deny = a->share_deny;
+		o->sid.seqid = st_seqid_next(o->sid.seqid);
+		done = o->sid;
+		*out = done;
+		set_current(c, out);
+	}
+	if (!c->minor)
+		st_owner_done(s, ow, a->seqid, OP_OPEN_DOWNGRADE, st, &done, 0, c->cfh.data,
+			      c->cfh.len);
+	return st;
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 void state_register_ops(struct op_table *t)
@@ -765,4 +826,5 @@ void state_register_ops(struct op_table *t)
 	optable_set_handler(t, OP_RENEW, op_renew);
 	optable_set_handler(t, OP_OPEN_CONFIRM, op_open_confirm);
 	optable_set_handler(t, OP_CLOSE, op_close);
+	optable_set_handler(t, OP_OPEN_DOWNGRADE, op_open_downgrade);
 }

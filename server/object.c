@@ -15,6 +15,7 @@
 #include "attr.h"
 #include "errmap.h"
 #include "fdcache.h"
+#include "idmap.h"
 #include "log.h"
 
 struct opx *opx_new(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
@@ -89,8 +90,7 @@ nfsstat4 opx_submit_batch(struct opx *x, struct stor_req *r, opx_step next)
 
 static size_t fd_key(uint8_t *key, const uint8_t *fh, uint32_t len, char kind);
 
-/* Forget the cached fds of fh: its object is gone. */
-static void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len)
+void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len)
 {
 	uint8_t key[FDC_KEY_MAX];
 
@@ -98,6 +98,7 @@ static void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len)
 		return;
 	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'p'));
 	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'r'));
+	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'w'));
 }
 
 static nfsstat4 stat_done(struct opx *x)
@@ -256,6 +257,7 @@ static bool obj_inside(const struct export_rt *e, int fd)
 
 static nfsstat4 resolve_opened(struct opx *x)
 {
+	struct nfs_obj *o = x->resolving;
 	int fd = x->sr.res;
 
 	if (fd < 0) {
@@ -265,41 +267,44 @@ static nfsstat4 resolve_opened(struct opx *x)
 			return NFS4ERR_STALE;
 		if (fd == -EBADMSG || fd == -EINVAL)
 			return NFS4ERR_BADHANDLE;
-		log_warn("open_by_handle_at on export %u: %s", x->obj.exp->cfg->id, strerror(-fd));
+		log_warn("open_by_handle_at on export %u: %s", o->exp->cfg->id, strerror(-fd));
 		return nfs_errno_to_status(fd);
 	}
-	if (!obj_inside(x->obj.exp, fd)) {
+	if (!obj_inside(o->exp, fd)) {
 		log_warn("a handle of export %u names an object outside it: refused as stale",
-			 x->obj.exp->cfg->id);
+			 o->exp->cfg->id);
 		close(fd);
 		return NFS4ERR_STALE;
 	}
-	fd = obj_fd_insert(x->c, x->srv, x->obj.fh, x->obj.fh_len, 'p', fd);
+	fd = obj_fd_insert(x->c, x->srv, o->fh, o->fh_len, 'p', fd);
 	if (fd < 0)
 		return nfs_errno_to_status(fd);
-	x->obj.fd = fd;
+	o->fd = fd;
 	return x->then(x);
 }
 
-nfsstat4 opx_resolve(struct opx *x, opx_step next)
+/* Resolve the handle in fhb into o (x->obj or another object of the op). */
+static nfsstat4 resolve_into(struct opx *x, const struct compound_fh *fhb, struct nfs_obj *o,
+			     opx_step next)
 {
 	struct compound *c = x->c;
-	struct nfs_obj *o = &x->obj;
 	uint32_t id;
 	struct fdc_ref *ref;
 	uint8_t *fh;
 	int fd;
 
-	if (!c->cfh.set)
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (!fhb->set)
 		return NFS4ERR_NOFILEHANDLE;
-	if (fh_decode(c->cfh.data, c->cfh.len, &id, &o->kh) < 0)
+	if (fh_decode(fhb->data, fhb->len, &id, &o->kh) < 0)
 		return NFS4ERR_BADHANDLE;
-	fh = compound_alloc(c, c->cfh.len);
+	fh = compound_alloc(c, fhb->len);
 	if (!fh)
 		return NFS4ERR_SERVERFAULT;
-	memcpy(fh, c->cfh.data, c->cfh.len);
+	memcpy(fh, fhb->data, fhb->len);
 	o->fh = fh;
-	o->fh_len = c->cfh.len;
+	o->fh_len = fhb->len;
 	if (id == 0) {
 		uint32_t idx;
 
@@ -329,8 +334,28 @@ nfsstat4 opx_resolve(struct opx *x, opx_step next)
 		return next(x);
 	}
 	x->then = next;
+	x->resolving = o;
 	stor_prep_open_by_handle(&x->sr, o->exp->root_fd, &o->kh, O_PATH);
 	return opx_submit(x, resolve_opened);
+}
+
+nfsstat4 opx_resolve(struct opx *x, opx_step next)
+{
+	const struct compound_fh *fhb = &x->c->cfh;
+	uint32_t id = 0;
+	struct fh_kernel kh;
+
+	x->data_fd = -1;
+	if (fhb->set && fh_decode(fhb->data, fhb->len, &id, &kh) == 0)
+		obj_cred(&x->req->cred, id ? server_export(x->srv, id) : NULL, &x->cred);
+	else
+		obj_cred(&x->req->cred, NULL, &x->cred);
+	return resolve_into(x, fhb, &x->obj, next);
+}
+
+nfsstat4 opx_resolve_saved(struct opx *x, struct nfs_obj *o, opx_step next)
+{
+	return resolve_into(x, &x->c->sfh, o, next);
 }
 
 /* ---- attributes ----------------------------------------------------------------------------- */
@@ -369,6 +394,10 @@ void obj_attr_src(struct opx *x, const struct nfs_obj *o, const struct statx *st
 	src->minorversion = x->c->minor;
 	src->change = stx ? attr_change_from_statx(stx) : 0;
 	src->owner_domain = cfg->owner_domain && cfg->owner_domain[0] ? cfg->owner_domain : NULL;
+	if (src->owner_domain && srv->idmap) { /* "alice@domain"; numeric for ids without a name */
+		src->idname = idmap_attr_idname;
+		src->idname_ctx = srv->idmap;
+	}
 	src->max_read = srv->max_read;
 	src->max_write = srv->max_write;
 	src->max_filesize = (uint64_t)INT64_MAX;
@@ -383,7 +412,116 @@ void obj_attr_src(struct opx *x, const struct nfs_obj *o, const struct statx *st
 	}
 }
 
-bool obj_may(const struct req_cred *cred, const struct statx *stx, int want)
+void obj_cred(const struct req_cred *rc, const struct export_rt *e, struct stor_cred *out)
+{
+	enum config_squash sq = e ? e->cfg->squash : CONFIG_SQUASH_NONE;
+	uint32_t anon_uid = e ? e->cfg->anonuid : CONFIG_DEFAULT_ANON_ID;
+	uint32_t anon_gid = e ? e->cfg->anongid : CONFIG_DEFAULT_ANON_ID;
+
+	memset(out, 0, sizeof(*out));
+	if (rc->flavor != AUTH_SYS || sq == CONFIG_SQUASH_ALL) {
+		out->uid = anon_uid;
+		out->gid = anon_gid;
+		return;
+	}
+	out->uid = rc->uid;
+	out->gid = rc->gid;
+	out->ngroups = rc->ngids < STOR_CRED_MAX_GROUPS ? rc->ngids : STOR_CRED_MAX_GROUPS;
+	memcpy(out->groups, rc->gids, out->ngroups * sizeof(out->groups[0]));
+	if (sq == CONFIG_SQUASH_ROOT) {
+		if (out->uid == 0)
+			out->uid = anon_uid;
+		if (out->gid == 0)
+			out->gid = anon_gid;
+		for (uint32_t i = 0; i < out->ngroups; i++)
+			if (out->groups[i] == 0)
+				out->groups[i] = anon_gid;
+	}
+}
+
+uint64_t obj_change_now(int fd)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_CTIME, &stx) < 0)
+		return 0;
+	return attr_change_from_statx(&stx);
+}
+
+int obj_adopt(struct compound *c, struct server *srv, const struct export_rt *e, int fd,
+	      uint8_t *fh, uint32_t *fh_len)
+{
+	size_t len = FH_MAX_SIZE;
+	int ret = fh_encode(e->cfg->id, fd, NULL, fh, &len);
+
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	*fh_len = (uint32_t)len;
+	/* the cache may keep an fd it already had for this handle instead (and close ours) */
+	return obj_fd_insert(c, srv, fh, *fh_len, 'p', fd);
+}
+
+static nfsstat4 data_fd_opened(struct opx *x)
+{
+	int fd = x->sr.res;
+
+	if (fd < 0)
+		return fd == -ESTALE || fd == -ENOENT ? NFS4ERR_STALE : nfs_errno_to_status(fd);
+	fd = obj_fd_insert(x->c, x->srv, x->obj.fh, x->obj.fh_len, x->sr.u.handle.flags == O_RDWR ? 'w' : 'r', fd);
+	if (fd < 0)
+		return nfs_errno_to_status(fd);
+	x->data_fd = fd;
+	return x->then(x);
+}
+
+nfsstat4 opx_data_fd(struct opx *x, bool write, opx_step next)
+{
+	struct fdc_ref *ref;
+	int fd;
+
+	if (!x->obj.exp || x->obj.is_root)
+		return NFS4ERR_ISDIR;
+	fd = obj_fd_cached(x->srv, x->obj.fh, x->obj.fh_len, write ? 'w' : 'r', &ref);
+	if (fd < 0 && !write) /* a read-write fd reads as well */
+		fd = obj_fd_cached(x->srv, x->obj.fh, x->obj.fh_len, 'w', &ref);
+	if (fd >= 0) {
+		obj_pin_until_done(x->c, x->srv, ref);
+		x->data_fd = fd;
+		return next(x);
+	}
+	x->then = next;
+	/* As the server: the op has checked the caller's right to read or write (NFSv4 grants
+	 * I/O by OPEN, like a local open fd, not by the mode of the moment). */
+	stor_prep_open_by_handle(&x->sr, x->obj.exp->root_fd, &x->obj.kh, write ? O_RDWR : O_RDONLY);
+	return opx_submit(x, data_fd_opened);
+}
+
+static nfsstat4 access_done(struct opx *x)
+{
+	if (x->sr.res < 0)
+		return nfs_errno_to_status(x->sr.res);
+	x->allowed = x->sr.res;
+	return x->then(x);
+}
+
+nfsstat4 opx_access(struct opx *x, int want, opx_step next)
+{
+	if (!x->obj.exp || x->cred.uid == 0) {
+		x->allowed = 0;
+		for (int b = R_OK; b; b >>= 1)
+			if ((want & b) && obj_may(&x->cred, &x->stx, b))
+				x->allowed |= b;
+		return next(x);
+	}
+	x->then = next;
+	stor_prep_access(&x->sr, x->obj.fd, want);
+	x->sr.cred = &x->cred;
+	return opx_submit(x, access_done);
+}
+
+bool obj_may(const struct stor_cred *cred, const struct statx *stx, int want)
 {
 	unsigned int mode = stx->stx_mode, bits;
 
@@ -398,8 +536,8 @@ bool obj_may(const struct req_cred *cred, const struct statx *stx, int want)
 	} else {
 		bool in_group = cred->gid == stx->stx_gid;
 
-		for (uint32_t i = 0; i < cred->ngids && !in_group; i++)
-			in_group = cred->gids[i] == stx->stx_gid;
+		for (uint32_t i = 0; i < cred->ngroups && !in_group; i++)
+			in_group = cred->groups[i] == stx->stx_gid;
 		bits = in_group ? (mode >> 3) & 7 : mode & 7;
 	}
 	return ((unsigned)want & ~bits & 7u) == 0;

@@ -67,6 +67,13 @@ struct opx {
 	int err;                 /* first error of a batch */
 	void *priv;              /* the op's own state */
 	struct statx stx;        /* the object's attributes, after opx_stat() */
+	/* The caller as the export sees it (squash applied: obj_cred()), set by opx_resolve().
+	 * Storage requests that create, remove or change something carry it (sr.cred), so the
+	 * kernel checks permissions and owns new files as that user. */
+	struct stor_cred cred;
+	int data_fd;             /* after opx_data_fd(): a readable (or read-write) fd */
+	struct nfs_obj *resolving; /* the object a handle is being opened for */
+	int allowed;             /* after opx_access(): the R_OK|W_OK|X_OK bits allowed */
 	/* Optional: sees the op's final status whether it comes inline or from a completion
 	 * (the handler passes its own return value through opx_end()). */
 	nfsstat4 (*finish)(struct opx *x, nfsstat4 status);
@@ -81,6 +88,10 @@ struct opx *opx_new(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res);
 /* Resolve the current FH into x->obj and continue with next (inline on a cache hit).
  * BADHANDLE / STALE / NOFILEHANDLE come back as the op's status. */
 nfsstat4 opx_resolve(struct opx *x, opx_step next);
+
+/* Resolve the saved FH into o (RENAME's source directory, LINK's source object), then next.
+ * x->cred stays the current FH's: an op on two objects requires the same export (XDEV). */
+nfsstat4 opx_resolve_saved(struct opx *x, struct nfs_obj *o, opx_step next);
 
 /* Submit x->sr (prepared by the caller) and continue with next when it completes (x->sr.res
  * holds the result then). Returns OP_PARKED. */
@@ -129,7 +140,39 @@ void obj_attr_src(struct opx *x, const struct nfs_obj *o, const struct statx *st
 /* Permission check of cred against a statx: the mode bits, owner, group and supplementary
  * groups; root passes everything except execute of a file with no x bit (as the VFS).
  * want is a mix of R_OK, W_OK, X_OK. */
-bool obj_may(const struct req_cred *cred, const struct statx *stx, int want);
+bool obj_may(const struct stor_cred *cred, const struct statx *stx, int want);
+
+/* Which of want (R_OK | W_OK | X_OK) x->cred may do to the resolved object (statted into
+ * x->stx), into x->allowed, then next. Root (fsuid 0) is answered here from the mode
+ * (obj_may: root passes all but X of a file without x bits); anyone else is asked of the
+ * kernel as that user (stor_prep_access), so POSIX ACLs count as for a local program. */
+nfsstat4 opx_access(struct opx *x, int want, opx_step next);
+
+/* The identity the caller has on export e (NULL: the pseudo fs): AUTH_SYS ids as sent, with
+ * the export's squash applied (root_squash maps uid 0 and gid 0, also among the groups, to
+ * anonuid/anongid; all_squash maps everyone and drops the groups); AUTH_NONE is the anon
+ * ids. As exports(5) describes knfsd's. */
+void obj_cred(const struct req_cred *rc, const struct export_rt *e, struct stor_cred *out);
+
+/* Get a data fd of the resolved regular file into x->data_fd from the fd cache (kind 'r'
+ * O_RDONLY, or 'w' O_RDWR when write) or by opening its handle, then continue with next.
+ * The caller has checked the type (only regular files are ever opened for I/O). */
+nfsstat4 opx_data_fd(struct opx *x, bool write, opx_step next);
+
+/* Drop every cached fd of fh (an object that was removed: its fds would keep the inode and
+ * its blocks alive). */
+void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len);
+
+/* The change attribute of a directory now, for change_info4 after a change (the fd's inode
+ * is in memory: statx does not wait for the disk). 0 when it cannot be read. */
+uint64_t obj_change_now(int fd);
+
+/* Encode the handle of the object fd of export e into fh (FH_MAX_SIZE bytes) and cache fd
+ * (which the cache then owns) as its O_PATH fd, pinned until the compound is freed. Returns
+ * the fd to use from now on (the cache's: it may be one it had already, ours then closed),
+ * or -errno (fd closed then). */
+int obj_adopt(struct compound *c, struct server *srv, const struct export_rt *e, int fd,
+	      uint8_t *fh, uint32_t *fh_len);
 
 /* SECINFO and SECINFO_NO_NAME: the flavors every export accepts, in order of preference
  * (RFC 8881 §2.6.3.1.1), and the current filehandle consumed. */
@@ -144,5 +187,8 @@ nfsstat4 obj_name(struct compound *c, const component4 *name, const char **out);
 void nfs4_fh_ops_register(struct op_table *t);
 void nfs4_dir_ops_register(struct op_table *t);
 void nfs4_io_ops_register(struct op_table *t);
+void nfs4_write_ops_register(struct op_table *t);
+void nfs4_ns_ops_register(struct op_table *t);
+void nfs4_v42_ops_register(struct op_table *t);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "conn.h"
 #include "fdcache.h"
+#include "idmap.h"
 #include "log.h"
 #include "object.h"
 #include "state.h"
@@ -148,6 +149,17 @@ int server_create(struct server **out, const struct config *cfg)
 	srv->boot_time = (uint64_t)time(NULL);
 	clock_gettime(CLOCK_REALTIME, &srv->start_ts);
 	srv->max_read = srv->max_write = SERVER_MAX_IO;
+	{
+		/* start time in ns and the pid: two starts never share a verifier */
+		uint64_t v = (uint64_t)srv->start_ts.tv_sec * 1000000000u +
+			     (uint64_t)srv->start_ts.tv_nsec;
+
+		v ^= (uint64_t)getpid() << 48;
+		memcpy(srv->write_verf, &v, sizeof(srv->write_verf));
+	}
+	/* Modes come from the client, which has applied the user's umask already (RFC 8881
+	 * §5.8.1.5 mode; the Linux client sends the masked mode): ours must not mask again. */
+	umask(0);
 	srv->nexports = cfg->nexports;
 	srv->exports = calloc(cfg->nexports, sizeof(*srv->exports));
 	srv->npnodes = count_nodes(config_pseudo_root(cfg));
@@ -169,6 +181,9 @@ int server_create(struct server **out, const struct config *cfg)
 	nfs4_fh_ops_register(&srv->ops);
 	nfs4_dir_ops_register(&srv->ops);
 	nfs4_io_ops_register(&srv->ops);
+	nfs4_write_ops_register(&srv->ops);
+	nfs4_ns_ops_register(&srv->ops);
+	nfs4_v42_ops_register(&srv->ops);
 	state_register_ops(&srv->ops);
 
 	nofile = raise_fd_limit();
@@ -192,6 +207,19 @@ int server_create(struct server **out, const struct config *cfg)
 	ret = state_create(&srv->state, &sc);
 	if (ret < 0)
 		goto fail;
+	if (cfg->owner_domain && cfg->owner_domain[0]) { /* names only with a domain */
+		struct idmap_stats is;
+
+		ret = idmap_create(&srv->idmap, NULL);
+		if (ret < 0)
+			goto fail;
+		idmap_stats(srv->idmap, &is);
+		if (is.last_error)
+			log_warn("owner names: reading users and groups: %s; numeric until the next "
+				 "refresh", strerror(-is.last_error));
+		log_info("owner names @%s: %zu users, %zu groups", cfg->owner_domain, is.users,
+			 is.groups);
+	}
 	*out = srv;
 	return 0;
 fail:
@@ -203,6 +231,7 @@ void server_destroy(struct server *srv)
 {
 	if (!srv)
 		return;
+	idmap_destroy(srv->idmap);
 	if (srv->state)
 		state_destroy(srv->state);
 	if (srv->fdc)
@@ -363,9 +392,14 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct srv_loop *lp = w->data;
+
 	(void)loop;
-	(void)w;
 	(void)revents;
+	if (lp->srv->idmap) { /* the refresher thread reads the user and group names again */
+		idmap_kick(lp->srv->idmap);
+		log_info("SIGHUP: refreshing owner names");
+	}
 	/* DESIGN.md: reload comes through the loop. Reloading exports while clients hold
 	 * handles needs care that is not built yet, so the running configuration stays. */
 	log_warn("SIGHUP: configuration reload is not supported yet; still serving the "

@@ -30,6 +30,7 @@ struct ev_loop;
 struct stor;
 struct fdc;
 struct nfs_state;
+struct idmap;
 struct conn;
 struct conn_listener;
 
@@ -58,10 +59,14 @@ struct server {
 	struct compound_config ccfg;
 	struct fdc *fdc;               /* O_PATH and read fds by handle, shared by loops */
 	struct nfs_state *state;
+	struct idmap *idmap;           /* owner names; NULL when owner_domain is empty */
 	uint64_t boot_time;            /* wall-clock seconds at start: write verifier, ids */
 	struct timespec start_ts;      /* times of the pseudo directories */
 	uint32_t max_read;             /* largest READ we answer in full */
 	uint32_t max_write;
+	/* WRITE/COMMIT's writeverf4: new at every start, so a client learns that UNSTABLE data
+	 * it has not seen committed may be lost and sends it again (RFC 8881 §18.32.3). */
+	uint8_t write_verf[NFS4_VERIFIER_SIZE];
 };
 
 /* Where a request's reply goes when it did not come on a connection (fuzzing, tests). */

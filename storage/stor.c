@@ -16,13 +16,18 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h> /* renameat2 */
 #include <stdlib.h>
+#include <linux/fs.h> /* FICLONERANGE */
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fh.h"
@@ -64,6 +69,11 @@ struct stor {
 	struct stor_list local_done;
 	struct stor_pool pool;
 	struct stor_stats stats;
+	/* The identity workers return to between requests with a cred (see stor_become). */
+	uid_t own_uid;
+	gid_t own_gid;
+	int own_ngroups;
+	gid_t own_groups[64];
 };
 
 /* Our op -> io_uring opcode; -1: no opcode in this liburing generation, always offloaded. */
@@ -91,6 +101,11 @@ static const struct {
 	[STOR_OP_FCHOWN] = {"fchown", -1},
 	[STOR_OP_UTIMENSAT] = {"utimensat", -1},
 	[STOR_OP_FTRUNCATE] = {"ftruncate", -1},
+	[STOR_OP_MKNODAT] = {"mknodat", -1},
+	[STOR_OP_COPY_RANGE] = {"copy_file_range", -1},
+	[STOR_OP_CLONE_RANGE] = {"clone_range", -1},
+	[STOR_OP_LSEEK] = {"lseek", -1},
+	[STOR_OP_ACCESS] = {"access", -1},
 };
 
 #define stor_assert_owner(st) assert(pthread_equal((st)->owner, pthread_self()))
@@ -170,7 +185,8 @@ static int stor_exec(struct stor_req *r)
 	case STOR_OP_READ:
 		return stor_sysret(preadv(r->fd, r->u.rw.iov, (int)r->u.rw.iovcnt, (off_t)r->u.rw.off));
 	case STOR_OP_WRITE:
-		return stor_sysret(pwritev(r->fd, r->u.rw.iov, (int)r->u.rw.iovcnt, (off_t)r->u.rw.off));
+		return stor_sysret(pwritev2(r->fd, r->u.rw.iov, (int)r->u.rw.iovcnt,
+					    (off_t)r->u.rw.off, r->u.rw.rwf));
 	case STOR_OP_FSYNC:
 		return stor_sysret(fsync(r->fd));
 	case STOR_OP_FDATASYNC:
@@ -207,8 +223,18 @@ static int stor_exec(struct stor_req *r)
 	case STOR_OP_READLINKAT:
 		return stor_sysret(readlinkat(r->fd, r->u.readlink.path, r->u.readlink.buf,
 					      r->u.readlink.len));
-	case STOR_OP_FCHMOD:
-		return stor_sysret(fchmod(r->fd, r->u.attr.mode));
+	case STOR_OP_FCHMOD: {
+		char path[32];
+
+		if (fchmod(r->fd, r->u.attr.mode) == 0)
+			return 0;
+		if (errno != EBADF)
+			return -errno;
+		/* An O_PATH fd: chmod through its /proc name, which the kernel resolves to the
+		 * same inode (fchmodat2's AT_EMPTY_PATH is 6.6+), with the same permission checks. */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
+		return stor_sysret(chmod(path, r->u.attr.mode));
+	}
 	case STOR_OP_FCHOWN:
 		/* AT_EMPTY_PATH rather than fchown(): it also works on O_PATH fds. */
 		return stor_sysret(fchownat(r->fd, "", r->u.attr.uid, r->u.attr.gid, AT_EMPTY_PATH));
@@ -224,6 +250,43 @@ static int stor_exec(struct stor_req *r)
 		return stor_sysret(futimens(r->fd, r->u.utimens.ts));
 	case STOR_OP_FTRUNCATE:
 		return stor_sysret(ftruncate(r->fd, (off_t)r->u.attr.len));
+	case STOR_OP_MKNODAT:
+		return stor_sysret(mknodat(r->fd, r->u.mknod.path, r->u.mknod.mode, r->u.mknod.dev));
+	case STOR_OP_COPY_RANGE: {
+		loff_t in = (loff_t)r->u.copy.off_in, out = (loff_t)r->u.copy.off_out;
+		size_t len = r->u.copy.len > (uint64_t)SSIZE_MAX ? (size_t)SSIZE_MAX
+								  : (size_t)r->u.copy.len;
+
+		return stor_sysret(copy_file_range(r->fd, &in, r->u.copy.fd_out, &out, len, 0));
+	}
+	case STOR_OP_CLONE_RANGE: {
+		struct file_clone_range fcr = {
+			.src_fd = r->fd,
+			.src_offset = r->u.copy.off_in,
+			.src_length = r->u.copy.len,
+			.dest_offset = r->u.copy.off_out,
+		};
+
+		return stor_sysret(ioctl(r->u.copy.fd_out, FICLONERANGE, &fcr));
+	}
+	case STOR_OP_ACCESS: {
+		static const int bits[] = {R_OK, W_OK, X_OK};
+		int allowed = 0;
+
+		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+			if (((int)r->u.open.mode & bits[i]) &&
+			    faccessat(r->fd, "", bits[i], AT_EACCESS | AT_EMPTY_PATH) == 0)
+				allowed |= bits[i];
+		return allowed;
+	}
+	case STOR_OP_LSEEK: {
+		off_t o = lseek(r->fd, (off_t)r->u.seek.off, r->u.seek.whence);
+
+		if (o < 0)
+			return -errno;
+		r->u.seek.result = (int64_t)o;
+		return 0;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -231,10 +294,66 @@ static int stor_exec(struct stor_req *r)
 
 /* ---- offload pool ---- */
 
+/*
+ * The identity a worker thread currently has. Raw syscalls: each changes only the calling
+ * thread's credentials (glibc's setgroups() would broadcast to every thread of the process).
+ * setfsuid/setfsgid return the previous value and never fail visibly, so a switch is checked
+ * by reading the value back.
+ */
+struct stor_ident {
+	bool own; /* the server's own identity (what the thread started with) */
+	struct stor_cred cur;
+};
+
+static int stor_set_groups(size_t n, const gid_t *g)
+{
+	return syscall(SYS_setgroups, n, g) < 0 ? -errno : 0;
+}
+
+static int stor_become(struct stor *st, struct stor_ident *id, const struct stor_cred *c)
+{
+	if (!c) {
+		if (id->own)
+			return 0;
+		syscall(SYS_setfsuid, (uid_t)st->own_uid);
+		syscall(SYS_setfsgid, (gid_t)st->own_gid);
+		stor_set_groups((size_t)st->own_ngroups, st->own_groups);
+		id->own = true;
+		return 0;
+	}
+	if (!id->own && id->cur.uid == c->uid && id->cur.gid == c->gid &&
+	    id->cur.ngroups == c->ngroups &&
+	    memcmp(id->cur.groups, c->groups, c->ngroups * sizeof(c->groups[0])) == 0)
+		return 0;
+	{
+		gid_t g[STOR_CRED_MAX_GROUPS];
+		uint32_t n = c->ngroups > STOR_CRED_MAX_GROUPS ? STOR_CRED_MAX_GROUPS : c->ngroups;
+		int ret;
+
+		for (uint32_t i = 0; i < n; i++)
+			g[i] = (gid_t)c->groups[i];
+		id->own = false; /* from here on the thread is in between: switch back for NULL */
+		memset(&id->cur, 0xff, sizeof(id->cur));
+		ret = stor_set_groups(n, g);
+		if (ret)
+			return ret;
+		syscall(SYS_setfsgid, (gid_t)c->gid);
+		if ((gid_t)syscall(SYS_setfsgid, (gid_t)-1) != (gid_t)c->gid)
+			return -EPERM;
+		syscall(SYS_setfsuid, (uid_t)c->uid);
+		if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != (uid_t)c->uid)
+			return -EPERM;
+		id->cur = *c;
+		id->cur.ngroups = n;
+	}
+	return 0;
+}
+
 static void *stor_worker(void *arg)
 {
 	struct stor *st = arg;
 	struct stor_pool *p = &st->pool;
+	struct stor_ident id = {.own = true};
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -248,7 +367,9 @@ static void *stor_worker(void *arg)
 			break; /* stopping, and nothing left */
 		pthread_mutex_unlock(&p->lock);
 
-		r->res = stor_exec(r);
+		r->res = stor_become(st, &id, r->cred);
+		if (r->res == 0)
+			r->res = stor_exec(r);
 
 		pthread_mutex_lock(&p->done_lock);
 		was_empty = list_empty(&p->done);
@@ -370,7 +491,8 @@ static void stor_prep_sqe(struct io_uring_sqe *sqe, struct stor_req *r)
 		io_uring_prep_readv(sqe, r->fd, r->u.rw.iov, r->u.rw.iovcnt, r->u.rw.off);
 		break;
 	case STOR_OP_WRITE:
-		io_uring_prep_writev(sqe, r->fd, r->u.rw.iov, r->u.rw.iovcnt, r->u.rw.off);
+		io_uring_prep_writev2(sqe, r->fd, r->u.rw.iov, r->u.rw.iovcnt, r->u.rw.off,
+				      r->u.rw.rwf);
 		break;
 	case STOR_OP_FSYNC:
 		io_uring_prep_fsync(sqe, r->fd, 0);
@@ -493,6 +615,11 @@ int stor_create(struct stor **out, const struct stor_config *cfg)
 	if (!st)
 		return -ENOMEM;
 	st->owner = pthread_self();
+	st->own_uid = geteuid();
+	st->own_gid = getegid();
+	st->own_ngroups = getgroups(64, st->own_groups);
+	if (st->own_ngroups < 0)
+		st->own_ngroups = 0; /* more than 64: workers return to none rather than a wrong set */
 	pthread_mutex_init(&st->pool.lock, NULL);
 	pthread_cond_init(&st->pool.cond, NULL);
 	pthread_mutex_init(&st->pool.done_lock, NULL);
@@ -581,7 +708,7 @@ void stor_submit(struct stor *st, struct stor_req *r)
 		list_push(&st->local_done, r);
 		return;
 	}
-	if (!st->native[r->op]) {
+	if (!st->native[r->op] || r->cred) {
 		st->stats.offloaded++;
 		list_push(&st->to_pool, r);
 		return;

@@ -61,7 +61,29 @@ enum stor_op {
 	STOR_OP_FCHOWN,         /* fchownat(fd, "", AT_EMPTY_PATH): res = 0, O_PATH fds fine */
 	STOR_OP_UTIMENSAT,      /* res = 0 */
 	STOR_OP_FTRUNCATE,      /* res = 0 */
+	STOR_OP_MKNODAT,        /* res = 0 */
+	STOR_OP_COPY_RANGE,     /* copy_file_range: res = bytes copied (short: stop, or EOF) */
+	STOR_OP_CLONE_RANGE,    /* ioctl FICLONERANGE: res = 0 */
+	STOR_OP_LSEEK,          /* lseek SEEK_DATA / SEEK_HOLE: res via u.seek.result */
+	STOR_OP_ACCESS,         /* faccessat per bit: res = the R_OK|W_OK|X_OK bits allowed */
 	STOR_OP_NR
+};
+
+/*
+ * The identity a request runs as (RFC 8881 §2.2.1.1.1.1: AUTH_SYS). A request with r->cred
+ * set goes to the offload pool, whose worker takes this fsuid, fsgid and supplementary groups
+ * for the call, so that the kernel itself decides permissions, sticky and setgid directories
+ * and the owner of what is created, as knfsd does by switching its thread's credentials. The
+ * switch is per thread (raw setfsuid/setfsgid/setgroups syscalls: glibc's setgroups would
+ * change every thread of the process). fsuid 0 keeps the filesystem capabilities; any other
+ * fsuid drops them, exactly as for a local process of that user.
+ * NULL: the server's own identity.
+ */
+#define STOR_CRED_MAX_GROUPS 16 /* AUTH_SYS carries at most 16 (RFC 5531 appendix A) */
+struct stor_cred {
+	uint32_t uid, gid;
+	uint32_t ngroups;
+	uint32_t groups[STOR_CRED_MAX_GROUPS];
 };
 
 /* For stor_prep_getdents(): continue from the fd's current position. */
@@ -76,11 +98,15 @@ struct stor_req {
 	int op;  /* enum stor_op */
 	int fd;  /* the file, or the directory fd of an *at operation */
 	int res; /* out: bytes, fd or 0, or -errno */
+	/* Optional, set after stor_prep_*(): run as this identity (see struct stor_cred); must
+	 * stay valid until the callback. */
+	const struct stor_cred *cred;
 	union {
 		struct {
 			const struct iovec *iov;
 			unsigned int iovcnt;
 			uint64_t off;
+			int rwf; /* RWF_DSYNC / RWF_SYNC for a write (pwritev2 flags) */
 		} rw;
 		struct {
 			const char *path;
@@ -125,6 +151,21 @@ struct stor_req {
 			uint64_t len;
 		} attr; /* fchmod, fchown, ftruncate */
 		struct {
+			const char *path;
+			mode_t mode;
+			dev_t dev;
+		} mknod;
+		struct {
+			int fd_out;
+			uint64_t off_in, off_out;
+			uint64_t len;
+		} copy; /* fd = fd_in; copy_file_range and FICLONERANGE (len 0: to EOF) */
+		struct {
+			int64_t off;
+			int whence;
+			int64_t result; /* out: the offset found */
+		} seek;
+		struct {
 			const char *path; /* NULL: the fd itself */
 			struct timespec ts[2];
 			int flags;
@@ -141,6 +182,7 @@ static inline void stor_prep_(struct stor_req *r, int op, int fd)
 	r->op = op;
 	r->fd = fd;
 	r->res = 0;
+	r->cred = NULL;
 	memset(&r->u, 0, sizeof(r->u));
 	r->next_ = NULL;
 }
@@ -161,6 +203,15 @@ static inline void stor_prep_write(struct stor_req *r, int fd, const struct iove
 	r->u.rw.iov = iov;
 	r->u.rw.iovcnt = iovcnt;
 	r->u.rw.off = off;
+}
+
+/* A write that is durable when it completes: RWF_DSYNC (data and what reads it back need) or
+ * RWF_SYNC (and all metadata), as pwritev2(2). */
+static inline void stor_prep_write_sync(struct stor_req *r, int fd, const struct iovec *iov,
+					unsigned int iovcnt, uint64_t off, int rwf)
+{
+	stor_prep_write(r, fd, iov, iovcnt, off);
+	r->u.rw.rwf = rwf;
 }
 
 static inline void stor_prep_fsync(struct stor_req *r, int fd, bool datasync)
@@ -313,6 +364,53 @@ static inline void stor_prep_ftruncate(struct stor_req *r, int fd, uint64_t len)
 {
 	stor_prep_(r, STOR_OP_FTRUNCATE, fd);
 	r->u.attr.len = len;
+}
+
+static inline void stor_prep_mknodat(struct stor_req *r, int dirfd, const char *path,
+				     mode_t mode, dev_t dev)
+{
+	stor_prep_(r, STOR_OP_MKNODAT, dirfd);
+	r->u.mknod.path = path;
+	r->u.mknod.mode = mode;
+	r->u.mknod.dev = dev;
+}
+
+/* Copy len bytes in the kernel (no data through user space): res = bytes copied. */
+static inline void stor_prep_copy_range(struct stor_req *r, int fd_in, uint64_t off_in,
+					int fd_out, uint64_t off_out, uint64_t len)
+{
+	stor_prep_(r, STOR_OP_COPY_RANGE, fd_in);
+	r->u.copy.fd_out = fd_out;
+	r->u.copy.off_in = off_in;
+	r->u.copy.off_out = off_out;
+	r->u.copy.len = len;
+}
+
+/* Share the blocks (reflink), FICLONERANGE: -EOPNOTSUPP / -EXDEV where the fs cannot. */
+static inline void stor_prep_clone_range(struct stor_req *r, int fd_in, uint64_t off_in,
+					 int fd_out, uint64_t off_out, uint64_t len)
+{
+	stor_prep_copy_range(r, fd_in, off_in, fd_out, off_out, len);
+	r->op = STOR_OP_CLONE_RANGE;
+}
+
+/* SEEK_DATA / SEEK_HOLE from off: the offset lands in r->u.seek.result (res = 0). */
+static inline void stor_prep_lseek(struct stor_req *r, int fd, int64_t off, int whence)
+{
+	stor_prep_(r, STOR_OP_LSEEK, fd);
+	r->u.seek.off = off;
+	r->u.seek.whence = whence;
+}
+
+/*
+ * Which of want (R_OK | W_OK | X_OK) the identity may do to the object fd (O_PATH is fine):
+ * the kernel's own check (faccessat with AT_EACCESS, which uses the fsuid, so mode bits, POSIX
+ * ACLs, immutable flags and LSMs all count); res = the allowed bits. Give it a cred.
+ */
+static inline void stor_prep_access(struct stor_req *r, int fd, int want)
+{
+	stor_prep_(r, STOR_OP_ACCESS, fd);
+	r->u.open.mode = (mode_t)want;
 }
 
 /* Engine configuration; zeroes mean defaults. */

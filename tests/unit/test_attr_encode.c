@@ -398,7 +398,7 @@ static void encode_all(const struct fx *f, const struct statx *stx, uint32_t min
 	assert_int_equal(out.attr_vals.attrlist4_len, n);
 	assert_ptr_equal(out.attr_vals.attrlist4_val, buf);
 	decode(&out, d);
-	/* what we asked for and got is exactly what supported_attrs claims */
+	/* what we asked for and got is exactly what supported_attrs claims to return */
 	words_of(supp_v40, sizeof(supp_v40) / sizeof(supp_v40[0]), want);
 	if (!(stx->stx_mask & STATX_BTIME))
 		want[1] &= ~(1u << (FATTR4_TIME_CREATE - 32));
@@ -410,6 +410,9 @@ static void encode_all(const struct fx *f, const struct statx *stx, uint32_t min
 	assert_int_equal(d->got[1], want[1]);
 	assert_int_equal(d->got[2], want[2]);
 	assert_int_equal(d->got[3], 0);
+	/* supported_attrs also names the write-only times (settable, never returned) */
+	set_bit(want, FATTR4_TIME_ACCESS_SET);
+	set_bit(want, FATTR4_TIME_MODIFY_SET);
 	assert_bitmap(&d->supported, want);
 }
 
@@ -499,17 +502,20 @@ static void test_supported_per_minor(void **state)
 	struct attr_src src;
 	struct dec d;
 	fattr4 out;
-	/* RFC numbers, written out: 4.0 has nothing in word 2 */
-	const uint32_t v40[3] = {0xFDFFAFFF, 0x00BCBE3E, 0};
-	const uint32_t v41[3] = {0xFDFFAFFF, 0x00BCBE3E, 1u << (75 - 64)};
-	const uint32_t v42[3] = {0xFDFFAFFF, 0x00BCBE3E, 1u << (75 - 64) | 1u << (82 - 64)};
-	const uint32_t v42c[3] = {0xFDFFAFFF, 0x00BCBE3E,
+	/* RFC numbers, written out: 4.0 has nothing in word 2; word 1 of supported_attrs has
+	 * the write-only time_access_set (48) and time_modify_set (54) on top of what a GETATTR
+	 * returns (0x00BCBE3E) */
+	const uint32_t readable40[3] = {0xFDFFAFFF, 0x00BCBE3E, 0};
+	const uint32_t v40[3] = {0xFDFFAFFF, 0x00FDBE3E, 0};
+	const uint32_t v41[3] = {0xFDFFAFFF, 0x00FDBE3E, 1u << (75 - 64)};
+	const uint32_t v42[3] = {0xFDFFAFFF, 0x00FDBE3E, 1u << (75 - 64) | 1u << (82 - 64)};
+	const uint32_t v42c[3] = {0xFDFFAFFF, 0x00FDBE3E,
 				  1u << (75 - 64) | 1u << (77 - 64) | 1u << (82 - 64)};
 	const uint32_t *want[3] = {v40, v41, v42};
 	uint32_t list[3];
 
 	words_of(supp_v40, sizeof(supp_v40) / sizeof(supp_v40[0]), list);
-	assert_memory_equal(list, v40, sizeof(list));
+	assert_memory_equal(list, readable40, sizeof(list));
 
 	stx.stx_mask = STATX_BASIC_STATS | STATX_BTIME;
 	for (uint32_t minor = 0; minor <= 2; minor++) {

@@ -537,11 +537,11 @@ static void test_open_errors(void **state)
 	assert_int_equal(t_status(0, 0, ops, 2), NFS4ERR_SYMLINK);
 	ops[1] = a_open(id, "owner-dir", 1, OPEN4_SHARE_ACCESS_READ, "sub");
 	assert_int_equal(t_status(0, 0, ops, 2), NFS4ERR_ISDIR);
-	/* OPEN4_CREATE: creating is not built (NOTSUPP on a writable export) */
-	ops[1] = a_open(id, "owner-create", 1, OPEN4_SHARE_ACCESS_READ, "newfile");
+	/* OPEN4_CREATE GUARDED4 of a name that exists (RFC 7530 §16.16.5) */
+	ops[1] = a_open(id, "owner-create", 1, OPEN4_SHARE_ACCESS_READ, "file10k");
 	ops[1].nfs_argop4_u.opopen.openhow.opentype = OPEN4_CREATE;
-	ops[1].nfs_argop4_u.opopen.openhow.openflag4_u.how.mode = UNCHECKED4;
-	assert_int_equal(t_status(0, 0, ops, 2), NFS4ERR_NOTSUPP);
+	ops[1].nfs_argop4_u.opopen.openhow.openflag4_u.how.mode = GUARDED4;
+	assert_int_equal(t_status(0, 0, ops, 2), NFS4ERR_EXIST);
 	/* a file of root's, 0600, opened for reading by uid 1000 */
 	{
 		clientid4 uid_id = t_client40("open-errors-user", UID_USER);

@@ -344,6 +344,82 @@ static inline void t_call(struct t_rep *r, uint32_t minor, uint32_t uid, nfs_arg
 	assert_memory_equal(r->res.tag.utf8string_val, "test", 4);
 }
 
+/* t_call with a credential of one's choosing: AUTH_SYS uid, gid and supplementary gids
+ * (ngids <= 16), or AUTH_NONE when flavor is 0. */
+static inline void t_call_cred(struct t_rep *r, uint32_t minor, uint32_t flavor, uint32_t uid,
+			       uint32_t gid, uint32_t ngids, const uint32_t *gids, nfs_argop4 *ops,
+			       u_int n)
+{
+	uint8_t *rec = malloc(T_REC_MAX), *p;
+	uint32_t xid = ++W.xid;
+	COMPOUND4args a;
+	XDR x;
+	size_t hdr;
+
+	assert_non_null(rec);
+	assert_true(ngids <= 16);
+	p = rec;
+	p = t_put32(p, xid);
+	p = t_put32(p, 0); /* CALL */
+	p = t_put32(p, 2);
+	p = t_put32(p, 100003);
+	p = t_put32(p, 4);
+	p = t_put32(p, 1); /* COMPOUND */
+	if (flavor == 1) {
+		p = t_put32(p, 1); /* AUTH_SYS */
+		p = t_put32(p, 20 + 4 * ngids + 4);
+		p = t_put32(p, 0); /* stamp */
+		p = t_put32(p, 1); /* machinename "t" */
+		memcpy(p, "t\0\0\0", 4);
+		p += 4;
+		p = t_put32(p, uid);
+		p = t_put32(p, gid);
+		p = t_put32(p, ngids);
+		for (uint32_t i = 0; i < ngids; i++)
+			p = t_put32(p, gids[i]);
+	} else {
+		p = t_put32(p, 0); /* AUTH_NONE */
+		p = t_put32(p, 0);
+	}
+	p = t_put32(p, 0); /* verifier AUTH_NONE */
+	p = t_put32(p, 0);
+	hdr = (size_t)(p - rec);
+
+	memset(&a, 0, sizeof(a));
+	a.tag.utf8string_len = 4;
+	a.tag.utf8string_val = (char *)"test";
+	a.minorversion = minor;
+	a.argarray.argarray_len = n;
+	a.argarray.argarray_val = ops;
+	xdrmem_create(&x, (char *)rec + hdr, (u_int)(T_REC_MAX - hdr), XDR_ENCODE);
+	assert_true(xdr_COMPOUND4args(&x, &a));
+	hdr += xdr_getpos(&x);
+	xdr_destroy(&x);
+
+	W.nreplies = 0;
+	dispatch_record(W.lp, NULL, rec, hdr);
+	srv_loop_drain(W.lp);
+	assert_int_equal(W.nreplies, 1);
+	assert_true(W.reply_len >= 24);
+	assert_int_equal(t_get32(W.reply), xid);
+	assert_int_equal(t_get32(W.reply + 4), 1);
+	assert_int_equal(t_get32(W.reply + 8), 0);
+	assert_int_equal(t_get32(W.reply + 12), 0);
+	assert_int_equal(t_get32(W.reply + 16), 0);
+	assert_int_equal(t_get32(W.reply + 20), 0);
+	memset(&r->res, 0, sizeof(r->res));
+	xdrmem_create(&x, (char *)W.reply + 24, (u_int)(W.reply_len - 24), XDR_DECODE);
+	assert_true(xdr_COMPOUND4res(&x, &r->res));
+	for (unsigned i = 0; i < sizeof(W.live) / sizeof(W.live[0]); i++) {
+		if (!W.live[i].resarray.resarray_val && !W.live[i].tag.utf8string_val) {
+			W.live[i] = r->res;
+			break;
+		}
+	}
+	assert_int_equal(xdr_getpos(&x), W.reply_len - 24);
+	xdr_destroy(&x);
+}
+
 static inline void t_free(struct t_rep *r)
 {
 	for (unsigned i = 0; i < sizeof(W.live) / sizeof(W.live[0]); i++) {
