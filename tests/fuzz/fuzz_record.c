@@ -35,7 +35,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,6 +230,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* Warnings and errors only: a debug line per op would be most of the run's time. */
 	log_set_level(getenv("SLUICE_FUZZ_LOG") ? LL_DEBUG : LL_ERROR);
 	fresh_every = fresh ? strtoul(fresh, NULL, 10) : 0;
+	/* The export is writable, so inputs WRITE, ALLOCATE and COPY: no file may grow past
+	 * 1 MiB (EFBIG instead of SIGXFSZ), or a long run could fill the machine's disk. */
+	{
+		struct rlimit fsz = {.rlim_cur = 1 << 20, .rlim_max = 1 << 20};
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &fsz) < 0)
+			perror("fuzz_record: setrlimit RLIMIT_FSIZE");
+	}
 	make_export();
 	if (config_default_for_export(export_dir, &cfg, err, sizeof(err)) < 0 ||
 	    config_check(cfg, err, sizeof(err)) < 0) {

@@ -116,6 +116,41 @@ def build():
         minor=2)
     c41("not-in-session", [R.putrootfh(), R.getattr_()])
 
+    # The write path (the scratch export is writable): create, write, set attributes,
+    # namespace changes and the 4.2 data ops, under AUTH_SYS ids as well as root.
+    zero_sid = R.u32(0) + b"\0" * 12
+    mode = fattr((33,), R.u32(0o640))
+    times = fattr((48, 54), R.u32(1) + u64(1234567890) + R.u32(5) + R.u32(0))
+    create_open = (R.u32(0) + R.u32(3) + R.u32(0) + CLID41 + R.opaque(b"w41") + R.u32(1) +
+                   R.u32(0) + mode + R.u32(0) + R.string("new.txt"))   # UNCHECKED4, CLAIM_NULL
+    c41("write-create", [R.sequence(SESSION, 1, 0, 0), R.putrootfh(),
+                         R.op("OPEN", create_open),
+                         R.op("WRITE", CUR_STATEID + u64(0) + R.u32(2) + R.opaque(b"x" * 300)),
+                         R.op("COMMIT", u64(0) + R.u32(0)),
+                         R.op("SETATTR", CUR_STATEID + fattr((4,), u64(10))),
+                         op_close(0, CUR_STATEID)])
+    c41("namespace", [R.sequence(SESSION, 1, 0, 0), R.putrootfh(),
+                      R.op("CREATE", R.u32(2) + R.string("d") + mode),          # NF4DIR
+                      R.op("SAVEFH"), R.putrootfh(),
+                      R.op("CREATE", R.u32(5) + R.string("../x") + R.string("l") + fattr((), b"")),
+                      R.putrootfh(), R.op("SAVEFH"),
+                      R.op("RENAME", R.string("small.txt") + R.string("moved.txt")),
+                      R.op("LINK", R.string("hard")), R.op("REMOVE", R.string("moved.txt")),
+                      R.op("SETATTR", zero_sid + times)])
+    c41("v42", [R.sequence(SESSION, 1, 0, 0), R.putrootfh(), R.lookup("big.bin"),
+                R.op("SEEK", zero_sid + u64(0) + R.u32(1)),
+                R.op("ALLOCATE", zero_sid + u64(4096) + u64(8192)),
+                R.op("DEALLOCATE", zero_sid + u64(0) + u64(4096)),
+                R.op("READ_PLUS", zero_sid + u64(0) + R.u32(65536)),
+                R.op("SAVEFH"), R.putrootfh(), R.lookup("page"),
+                R.op("COPY", zero_sid + zero_sid + u64(0) + u64(0) + u64(0) + R.u32(1) +
+                     R.u32(1) + R.u32(0)),
+                R.op("CLONE", zero_sid + zero_sid + u64(0) + u64(0) + u64(0))], minor=2)
+    seed("write-authsys", R.call(0x5000, R.compound(
+        [R.putrootfh(), R.op("CREATE", R.u32(2) + R.string("u") + mode),
+         R.op("REMOVE", R.string("u"))], minor=0, tag=b""),
+        cred=R.auth_sys(1000, 1000, (4, 24))))
+
 
 def main():
     if len(sys.argv) != 2:
