@@ -50,10 +50,44 @@ nfsstat4 opx_end(struct opx *x, nfsstat4 status)
 	return x->finish(x, status);
 }
 
+/*
+ * A request that may have changed how much space the export's file system has: the cached
+ * statvfs (space_*, files_*: server_export_vfs) is read again at the next use, so that a df
+ * right after a write, a remove or an ENOSPC sees what the disk says, as with knfsd.
+ */
+static void opx_note_change(struct opx *x, const struct stor_req *r)
+{
+	switch (r->op) {
+	case STOR_OP_WRITE:
+	case STOR_OP_FALLOCATE:
+	case STOR_OP_FTRUNCATE:
+	case STOR_OP_UNLINKAT:
+	case STOR_OP_RENAMEAT:
+	case STOR_OP_MKDIRAT:
+	case STOR_OP_SYMLINKAT:
+	case STOR_OP_MKNODAT:
+	case STOR_OP_LINKAT:
+	case STOR_OP_COPY_RANGE:
+	case STOR_OP_CLONE_RANGE:
+	case STOR_OP_FSYNC:
+	case STOR_OP_FDATASYNC:
+		break;
+	case STOR_OP_OPENAT:
+		if (!(r->u.open.flags & O_CREAT))
+			return;
+		break;
+	default:
+		return;
+	}
+	if (x->obj.exp)
+		x->obj.exp->vfs_time = 0;
+}
+
 static void opx_cb(struct stor_req *r)
 {
 	struct opx *x = r->data;
 
+	opx_note_change(x, r);
 	opx_continue(x, x->next);
 }
 
@@ -72,6 +106,7 @@ static void opx_batch_cb(struct stor_req *r)
 
 	if (r->res < 0 && x->err == 0)
 		x->err = r->res;
+	opx_note_change(x, r);
 	if (--x->pending == 0)
 		opx_continue(x, x->next);
 }
