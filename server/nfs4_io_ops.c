@@ -509,6 +509,7 @@ static nfsstat4 read_io(struct opx *x)
 	struct read_ctx *rc = x->priv;
 	const READ4args *a = &x->arg->nfs_argop4_u.opread;
 	READ4resok *ok = &x->res->nfs_resop4_u.opread.READ4res_u.resok4;
+	nfsstat4 status;
 
 	if (rc->count == 0) {
 		struct stat st;
@@ -516,13 +517,9 @@ static nfsstat4 read_io(struct opx *x)
 		ok->eof = fstat(rc->fd, &st) == 0 && a->offset >= (uint64_t)st.st_size;
 		return NFS4_OK;
 	}
-	rc->buf = malloc(rc->count);
-	if (!rc->buf)
-		return NFS4ERR_DELAY; /* short of memory for now: the client retries */
-	if (compound_on_release(x->c, free, rc->buf) < 0) {
-		free(rc->buf);
-		return NFS4ERR_SERVERFAULT;
-	}
+	status = opx_data_buf(x, rc->count, &rc->buf);
+	if (status != NFS4_OK)
+		return status;
 	rc->iov.iov_base = rc->buf;
 	rc->iov.iov_len = rc->count;
 	stor_prep_read(&x->sr, rc->fd, &rc->iov, 1, a->offset);
@@ -597,15 +594,6 @@ static nfsstat4 read_resolved(struct opx *x)
 	return opx_stat(x, read_statted);
 }
 
-static bool stateid_special(const stateid4 *s)
-{
-	static const char zero[NFS4_OTHER_SIZE];
-	static const char ones[NFS4_OTHER_SIZE] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
-
-	return memcmp(s->other, zero, NFS4_OTHER_SIZE) == 0 ||
-	       memcmp(s->other, ones, NFS4_OTHER_SIZE) == 0;
-}
-
 /* RFC 8881 §18.22 / RFC 7530 §16.23 READ. */
 static nfsstat4 op_read(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -628,7 +616,7 @@ static nfsstat4 op_read(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 		return NFS4ERR_SERVERFAULT;
 	memset(rc, 0, sizeof(*rc));
 	rc->fd = -1;
-	rc->anon = stateid_special(&sid);
+	rc->anon = state_stateid_special(&sid);
 	/* The reply must fit: opcode, status, eof, length and padding around the data
 	 * (RFC 8881 §2.10.6.4: a READ longer than the session allows is cut, not refused). */
 	rc->count = a->count < x->srv->max_read ? a->count : x->srv->max_read;

@@ -75,16 +75,6 @@
 
 /* ---- shared -------------------------------------------------------------------------------- */
 
-/* Special stateids (all zeros, all ones): no open behind them, the mode decides. */
-static bool v42_stateid_anon(const stateid4 *s)
-{
-	static const char zero[NFS4_OTHER_SIZE];
-	static const char ones[NFS4_OTHER_SIZE] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
-
-	return memcmp(s->other, zero, NFS4_OTHER_SIZE) == 0 ||
-	       memcmp(s->other, ones, NFS4_OTHER_SIZE) == 0;
-}
-
 /* May stateid in do I/O (write or not) on the file with handle fh? *anon says whether it is
  * a special stateid. */
 static nfsstat4 v42_stateid(struct opx *x, const stateid4 *in, const struct compound_fh *fh,
@@ -96,7 +86,7 @@ static nfsstat4 v42_stateid(struct opx *x, const stateid4 *in, const struct comp
 	if (st == NFS4_OK)
 		st = state_check_io(x->req, &sid, fh->data, fh->len, write);
 	if (st == NFS4_OK)
-		*anon = v42_stateid_anon(&sid);
+		*anon = state_stateid_special(&sid);
 	return st;
 }
 
@@ -697,17 +687,16 @@ static nfsstat4 rp_read_done(struct opx *x)
 static nfsstat4 rp_io(struct opx *x)
 {
 	struct rp_ctx *rc = x->priv;
+	void *buf;
+	nfsstat4 st;
 
 	rc->end = rc->off;
 	if (rc->count == 0)
 		return rp_finish(x);
-	rc->buf = malloc(rc->count);
-	if (!rc->buf)
-		return NFS4ERR_DELAY; /* short of memory for now: the client retries */
-	if (compound_on_release(x->c, free, rc->buf) < 0) {
-		free(rc->buf);
-		return NFS4ERR_SERVERFAULT;
-	}
+	st = opx_data_buf(x, rc->count, &buf);
+	if (st != NFS4_OK)
+		return st;
+	rc->buf = buf;
 	rc->iov.iov_base = rc->buf;
 	rc->iov.iov_len = rc->count;
 	stor_prep_read(&x->sr, x->data_fd, &rc->iov, 1, rc->off);

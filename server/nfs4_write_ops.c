@@ -25,16 +25,6 @@
 #include "object.h"
 #include "state.h"
 
-/* Special stateids (all zeros, all ones): no open behind them. */
-static bool write_stateid_anon(const stateid4 *s)
-{
-	static const char zero[NFS4_OTHER_SIZE];
-	static const char ones[NFS4_OTHER_SIZE] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
-
-	return memcmp(s->other, zero, NFS4_OTHER_SIZE) == 0 ||
-	       memcmp(s->other, ones, NFS4_OTHER_SIZE) == 0;
-}
-
 /* The object is a regular file on a writable export, or the status that says why not. */
 static nfsstat4 write_target(const struct opx *x)
 {
@@ -156,7 +146,7 @@ static nfsstat4 op_write(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 	if (!wc)
 		return NFS4ERR_SERVERFAULT;
 	memset(wc, 0, sizeof(*wc));
-	wc->anon = write_stateid_anon(&sid);
+	wc->anon = state_stateid_special(&sid);
 	x->priv = wc;
 	return opx_resolve(x, write_resolved);
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -554,6 +555,21 @@ nfsstat4 opx_access(struct opx *x, int want, opx_step next)
 	stor_prep_access(&x->sr, x->obj.fd, want);
 	x->sr.cred = &x->cred;
 	return opx_submit(x, access_done);
+}
+
+nfsstat4 opx_data_buf(struct opx *x, size_t n, void **out)
+{
+	void *buf = malloc(n);
+
+	*out = NULL;
+	if (!buf)
+		return NFS4ERR_DELAY;
+	if (compound_on_release(x->c, free, buf) < 0) {
+		free(buf);
+		return NFS4ERR_SERVERFAULT;
+	}
+	*out = buf;
+	return NFS4_OK;
 }
 
 bool obj_may(const struct stor_cred *cred, const struct statx *stx, int want)

@@ -159,6 +159,10 @@ void obj_cred(const struct req_cred *rc, const struct export_rt *e, struct stor_
  * The caller has checked the type (only regular files are ever opened for I/O). */
 nfsstat4 opx_data_fd(struct opx *x, bool write, opx_step next);
 
+/* A data buffer of n bytes for the op (READ, READ_PLUS), freed with the compound: NFS4_OK,
+ * NFS4ERR_DELAY when memory is short for now (the client retries), or SERVERFAULT. */
+nfsstat4 opx_data_buf(struct opx *x, size_t n, void **out);
+
 /* Drop every cached fd of fh (an object that was removed: its fds would keep the inode and
  * its blocks alive). */
 void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len);

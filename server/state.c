@@ -843,6 +843,11 @@ bool st_sid_special(const stateid4 *sid)
 	return other_is(sid, 0) || other_is(sid, 0xff);
 }
 
+bool state_stateid_special(const stateid4 *sid)
+{
+	return st_sid_special(sid);
+}
+
 nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_open **out)
 {
 	*out = NULL;

@@ -143,6 +143,10 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
  * - a write-only open may read (RFC 8881 §9.1.2 leaves it to the server).
  */
 
+/* An anonymous stateid (other all zeros or all ones, RFC 8881 §8.2.3): no open behind it, so
+ * I/O with it is checked against the file's permissions. */
+bool state_stateid_special(const stateid4 *sid);
+
 /* Replace the current-stateid special value (RFC 8881 §16.2.3.1.2) by c->cur_stateid
  * (NFS4ERR_BAD_STATEID when none is set). */
 nfsstat4 state_stateid_arg(struct compound *c, const stateid4 *in, stateid4 *out);
