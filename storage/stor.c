@@ -312,6 +312,11 @@ static int stor_set_groups(size_t n, const gid_t *g)
 
 static int stor_become(struct stor *st, struct stor_ident *id, const struct stor_cred *c)
 {
+	/* A server that is not root (a container without CAP_SETUID/CAP_SETGID) cannot take
+	 * another identity: its requests (and permission questions) run as itself, which is
+	 * all such a server can do; docs/ARCHITECTURE.md says so. */
+	if (st->own_uid != 0)
+		return 0;
 	if (!c) {
 		if (id->own)
 			return 0;

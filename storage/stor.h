@@ -76,7 +76,8 @@ enum stor_op {
  * and the owner of what is created, as knfsd does by switching its thread's credentials. The
  * switch is per thread (raw setfsuid/setfsgid/setgroups syscalls: glibc's setgroups would
  * change every thread of the process). fsuid 0 keeps the filesystem capabilities; any other
- * fsuid drops them, exactly as for a local process of that user.
+ * fsuid drops them, exactly as for a local process of that user. A server that does not run
+ * as root cannot switch: its requests then run as itself.
  * NULL: the server's own identity.
  */
 #define STOR_CRED_MAX_GROUPS 16 /* AUTH_SYS carries at most 16 (RFC 5531 appendix A) */
