@@ -124,6 +124,22 @@ static bool encode_res(struct compound *c, nfs_resop4 *res, size_t reserve)
 	return false;
 }
 
+/* After the header of a result with out-of-line data: the data iovecs, then the opaque's
+ * XDR padding in the buffer (reply_ensure'd by the caller), where the next segment starts. */
+static bool push_payload(struct compound *c, u_int pad)
+{
+	if (!seg_close(c))
+		return false;
+	for (unsigned i = 0; i < c->npay; i++)
+		if (!iov_push(c, c->pay[i].iov_base, c->pay[i].iov_len))
+			return false;
+	c->reply_len += c->pay_len;
+	memset(c->buf + c->buf_used, 0, pad);
+	c->buf_used += pad;
+	c->reply_len += pad;
+	return true;
+}
+
 /*
  * A successful READ whose data went out of line: resop, status, READ4resok.eof and the data
  * length written here, then the data iovecs, then the XDR padding of the opaque in the
@@ -149,16 +165,7 @@ static bool encode_read_ok(struct compound *c)
 		return false;
 	c->buf_used += 16;
 	c->reply_len += 16;
-	if (!seg_close(c))
-		return false;
-	for (unsigned i = 0; i < c->npay; i++)
-		if (!iov_push(c, c->pay[i].iov_base, c->pay[i].iov_len))
-			return false;
-	c->reply_len += c->pay_len;
-	memset(c->buf + c->buf_used, 0, pad);
-	c->buf_used += pad;
-	c->reply_len += pad;
-	return true;
+	return push_payload(c, pad);
 }
 
 /* ---- limits ----------------------------------------------------------------------------- */
@@ -351,16 +358,7 @@ static bool encode_read_plus_ok(struct compound *c)
 		return false;
 	c->buf_used += 32;
 	c->reply_len += 32;
-	if (!seg_close(c))
-		return false;
-	for (unsigned i = 0; i < c->npay; i++)
-		if (!iov_push(c, c->pay[i].iov_base, c->pay[i].iov_len))
-			return false;
-	c->reply_len += c->pay_len;
-	memset(c->buf + c->buf_used, 0, pad);
-	c->buf_used += pad;
-	c->reply_len += pad;
-	return true;
+	return push_payload(c, pad);
 }
 
 /* Put the op's result into the reply; returns the status the reply carries for it. */
