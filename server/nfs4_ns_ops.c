@@ -282,11 +282,6 @@ static nfsstat4 setattr_statted(struct opx *x)
 			      &x->res->nfs_resop4_u.opsetattr.attrsset, setattr_applied);
 }
 
-static nfsstat4 setattr_resolved(struct opx *x)
-{
-	return opx_stat(x, setattr_statted);
-}
-
 /* RFC 8881 §18.30 / RFC 7530 §16.32 SETATTR. */
 static nfsstat4 op_setattr(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -322,7 +317,7 @@ static nfsstat4 op_setattr(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 		if (st != NFS4_OK)
 			return st;
 	}
-	return opx_resolve(x, setattr_resolved);
+	return opx_resolve_stat(x, setattr_statted);
 }
 
 /* ---- CREATE ------------------------------------------------------------------------------- */
@@ -427,11 +422,6 @@ static nfsstat4 create_statted(struct opx *x)
 	return opx_submit(x, create_made);
 }
 
-static nfsstat4 create_resolved(struct opx *x)
-{
-	return opx_stat(x, create_statted);
-}
-
 /* RFC 8881 §18.4 / RFC 7530 §16.4 CREATE: directories, symlinks and special files. */
 static nfsstat4 op_create(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -485,7 +475,7 @@ static nfsstat4 op_create(struct compound *c, const nfs_argop4 *arg, nfs_resop4 
 		return NFS4ERR_INVAL;
 	cc->rest = cc->as;
 	cc->rest.mask.w[FATTR4_MODE / 32] &= ~(1u << (FATTR4_MODE % 32));
-	return opx_resolve(x, create_resolved);
+	return opx_resolve_stat(x, create_statted);
 }
 
 static void ns_forget_if_gone(struct opx *x, int fd);
@@ -543,11 +533,6 @@ static nfsstat4 remove_statted(struct opx *x)
 	return opx_submit(x, remove_found);
 }
 
-static nfsstat4 remove_resolved(struct opx *x)
-{
-	return opx_stat(x, remove_statted);
-}
-
 /* RFC 8881 §18.25 / RFC 7530 §16.27 REMOVE. */
 static nfsstat4 op_remove(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -568,7 +553,7 @@ static nfsstat4 op_remove(struct compound *c, const nfs_argop4 *arg, nfs_resop4 
 	st = obj_name(c, &arg->nfs_argop4_u.opremove.target, &rc->name);
 	if (st != NFS4_OK)
 		return st;
-	return opx_resolve(x, remove_resolved);
+	return opx_resolve_stat(x, remove_statted);
 }
 
 /* ---- RENAME and LINK: two objects ----------------------------------------------------------- */
@@ -636,11 +621,6 @@ static nfsstat4 two_cur_statted(struct opx *x)
 	return opx_resolve_saved(x, &tc->src, two_src_resolved);
 }
 
-static nfsstat4 two_cur_resolved(struct opx *x)
-{
-	return opx_stat(x, two_cur_statted);
-}
-
 /* The current FH (the target directory) is resolved and statted first, then the saved FH. */
 static nfsstat4 two_start(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res,
 			  const component4 *oldname, const component4 *newname, opx_step statted)
@@ -670,7 +650,7 @@ static nfsstat4 two_start(struct compound *c, const nfs_argop4 *arg, nfs_resop4 
 	st = obj_name(c, newname, &tc->newname);
 	if (st != NFS4_OK)
 		return st;
-	return opx_resolve(x, two_cur_resolved);
+	return opx_resolve_stat(x, two_cur_statted);
 }
 
 static nfsstat4 rename_done(struct opx *x)

@@ -187,11 +187,6 @@ static nfsstat4 seek_statted(struct opx *x)
 	return opx_data_fd(x, false, seek_io);
 }
 
-static nfsstat4 seek_resolved(struct opx *x)
-{
-	return opx_stat(x, seek_statted);
-}
-
 /* RFC 7862 §15.11 SEEK. */
 static nfsstat4 op_seek(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -217,7 +212,7 @@ static nfsstat4 op_seek(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 	/* past what any file can hold (off_t is signed): past its end */
 	if (a->sa_offset > (uint64_t)INT64_MAX)
 		return NFS4ERR_NXIO;
-	return opx_resolve(x, seek_resolved);
+	return opx_resolve_stat(x, seek_statted);
 }
 
 /* ---- ALLOCATE (§15.1) and DEALLOCATE (§15.4) ------------------------------------------------ */
@@ -715,11 +710,6 @@ static nfsstat4 rp_statted(struct opx *x)
 	return opx_data_fd(x, false, rp_io);
 }
 
-static nfsstat4 rp_resolved(struct opx *x)
-{
-	return opx_stat(x, rp_statted);
-}
-
 /* RFC 7862 §15.10 READ_PLUS. */
 static nfsstat4 op_read_plus(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -753,7 +743,7 @@ static nfsstat4 op_read_plus(struct compound *c, const nfs_argop4 *arg, nfs_reso
 		rc->count = 0;
 	else if (a->rpa_offset + rc->count > (uint64_t)INT64_MAX)
 		rc->count = (uint32_t)((uint64_t)INT64_MAX - a->rpa_offset);
-	return opx_resolve(x, rp_resolved);
+	return opx_resolve_stat(x, rp_statted);
 }
 
 void nfs4_v42_ops_register(struct op_table *t)

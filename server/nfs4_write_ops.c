@@ -188,11 +188,6 @@ static nfsstat4 commit_statted(struct opx *x)
 	return st != NFS4_OK ? st : opx_data_fd(x, false, commit_sync);
 }
 
-static nfsstat4 commit_resolved(struct opx *x)
-{
-	return opx_stat(x, commit_statted);
-}
-
 /* RFC 8881 §18.3 / RFC 7530 §16.3 COMMIT. */
 static nfsstat4 op_commit(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -204,7 +199,7 @@ static nfsstat4 op_commit(struct compound *c, const nfs_argop4 *arg, nfs_resop4 
 	/* §18.3.3: an offset + count past 2^64 is INVAL. */
 	if (a->count && a->offset > UINT64_MAX - a->count)
 		return NFS4ERR_INVAL;
-	return opx_resolve(x, commit_resolved);
+	return opx_resolve_stat(x, commit_statted);
 }
 
 void nfs4_write_ops_register(struct op_table *t)

@@ -389,6 +389,17 @@ nfsstat4 opx_resolve(struct opx *x, opx_step next)
 	return resolve_into(x, fhb, &x->obj, next);
 }
 
+static nfsstat4 resolve_stat_step(struct opx *x)
+{
+	return opx_stat(x, x->after);
+}
+
+nfsstat4 opx_resolve_stat(struct opx *x, opx_step next)
+{
+	x->after = next;
+	return opx_resolve(x, resolve_stat_step);
+}
+
 nfsstat4 opx_resolve_saved(struct opx *x, struct nfs_obj *o, opx_step next)
 {
 	return resolve_into(x, &x->c->sfh, o, next);

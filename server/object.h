@@ -63,6 +63,7 @@ struct opx {
 	struct stor_req sr;      /* the storage request of the step in flight */
 	opx_step next;
 	opx_step then;           /* after opx_resolve() */
+	opx_step after;          /* after opx_resolve_stat() */
 	unsigned pending;        /* requests of a batch still in flight */
 	int err;                 /* first error of a batch */
 	void *priv;              /* the op's own state */
@@ -88,6 +89,9 @@ struct opx *opx_new(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res);
 /* Resolve the current FH into x->obj and continue with next (inline on a cache hit).
  * BADHANDLE / STALE / NOFILEHANDLE come back as the op's status. */
 nfsstat4 opx_resolve(struct opx *x, opx_step next);
+
+/* opx_resolve(), then opx_stat() of the object, then next: what most ops start with. */
+nfsstat4 opx_resolve_stat(struct opx *x, opx_step next);
 
 /* Resolve the saved FH into o (RENAME's source directory, LINK's source object), then next.
  * x->cred stays the current FH's: an op on two objects requires the same export (XDEV). */
