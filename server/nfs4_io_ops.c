@@ -400,6 +400,8 @@ static nfsstat4 open_end(struct opx *x, nfsstat4 st)
 
 	if (st != NFS4_OK && x->c->minor == 0 && !(oc && oc->state_called))
 		state_open_failed(x->req, &a->owner, a->seqid, st);
+	if (st == NFS4_OK && x->c->minor == 0)
+		state_open_done(x->req, &a->owner, &x->res->nfs_resop4_u.opopen.OPEN4res_u.resok4);
 	return st;
 }
 
@@ -410,10 +412,24 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 	uint32_t access = a->share_access & ~(uint32_t)(OPEN4_SHARE_ACCESS_WANT_DELEG_MASK |
 						       OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL |
 						       OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED);
-	struct opx *x = opx_new(c, arg, res);
+	struct opx *x;
 	struct open_ctx *oc;
+	const uint8_t *rfh;
+	uint32_t rfh_len;
 	nfsstat4 st;
 
+	/* RFC 7530 §9.1.9: a retransmitted 4.0 OPEN gets the first one's reply and does
+	 * nothing again (a second create or truncate could undo what came since). */
+	if (state_open_replay(req_of(c), &a->owner, a->seqid, &res->nfs_resop4_u.opopen, &rfh, &rfh_len,
+			      &st)) {
+		if (st == NFS4_OK) {
+			opx_set_fh(c, rfh, rfh_len);
+			c->cur_stateid = res->nfs_resop4_u.opopen.OPEN4res_u.resok4.stateid;
+			c->cur_stateid_set = true;
+		}
+		return st;
+	}
+	x = opx_new(c, arg, res);
 	if (!x)
 		return NFS4ERR_SERVERFAULT;
 	x->finish = open_end;

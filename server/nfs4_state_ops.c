@@ -28,7 +28,7 @@ static struct nfs_state *state_of(struct compound *c)
 	return req_of(c)->state;
 }
 
-static void *dup_res(struct compound *c, const void *p, size_t len)
+void *st_dup_res(struct compound *c, const void *p, size_t len)
 {
 	void *d = compound_alloc(c, len);
 
@@ -121,7 +121,7 @@ reply:
 	ok->eir_server_owner.so_minor_id = 0;
 	ok->eir_server_owner.so_major_id.so_major_id_len = s->server_owner_len;
 	ok->eir_server_owner.so_major_id.so_major_id_val =
-		dup_res(c, s->server_owner, s->server_owner_len);
+		st_dup_res(c, s->server_owner, s->server_owner_len);
 	ok->eir_server_scope.eir_server_scope_len = s->server_owner_len;
 	ok->eir_server_scope.eir_server_scope_val = ok->eir_server_owner.so_major_id.so_major_id_val;
 	/* §18.35.3: clients MUST accept an empty eir_server_impl_id. */
@@ -275,7 +275,7 @@ static nfsstat4 op_sequence(struct compound *c, const nfs_argop4 *arg, nfs_resop
 			return NFS4ERR_RETRY_UNCACHED_REP;
 		/* §2.10.6.1.1: a retry gets the cached reply. The dispatcher sends it
 		 * instead of this COMPOUND's reply, which stops here. */
-		copy = dup_res(c, sl->buf, sl->len);
+		copy = st_dup_res(c, sl->buf, sl->len);
 		if (!copy)
 			return NFS4ERR_SERVERFAULT;
 		r->replay = copy;
@@ -407,14 +407,16 @@ static nfsstat4 test_one(struct nfs_req *r, const stateid4 *sid)
 	struct nfs_open *o;
 	nfsstat4 st;
 
+	struct nfs_lock *lk;
+
 	if (st_sid_special(sid))
 		return NFS4ERR_BAD_STATEID; /* special stateids are always invalid here */
 	st = st_open_find(r->state, sid, 1, &o);
-	if (st != NFS4_OK)
-		return st;
-	if (o->owner->cl != r->client)
-		return NFS4ERR_BAD_STATEID;
-	return st_sid_seqid(o, sid, 1);
+	if (st == NFS4_OK)
+		return o->owner->cl != r->client ? NFS4ERR_BAD_STATEID : st_sid_seqid(&o->sid, sid, 1);
+	if (st_lock_find(r->state, sid, 1, &lk) == NFS4_OK)
+		return lk->owner->cl != r->client ? NFS4ERR_BAD_STATEID : st_sid_seqid(&lk->sid, sid, 1);
+	return st;
 }
 
 static nfsstat4 op_test_stateid(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
@@ -438,15 +440,16 @@ static nfsstat4 op_test_stateid(struct compound *c, const nfs_argop4 *arg, nfs_r
 	return NFS4_OK;
 }
 
-/* RFC 8881 §18.38: free a stateid that holds no locks. Every stateid of this server is an
- * open stateid, and an open is a lock (§18.38.3): a valid one is NFS4ERR_LOCKS_HELD, and a
- * closed one is gone already (NFS4ERR_BAD_STATEID). Nothing is revoked yet, so no
- * stateid is ever free-able. */
+/* RFC 8881 §18.38: free a stateid that holds no locks. An open stateid is a lock itself
+ * (§18.38.3): a valid one is NFS4ERR_LOCKS_HELD, a closed one is gone already
+ * (NFS4ERR_BAD_STATEID). A lock stateid with no ranges left goes (the Linux client frees
+ * its lock stateids so after the last LOCKU); with ranges it is NFS4ERR_LOCKS_HELD. */
 static nfsstat4 op_free_stateid(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const FREE_STATEID4args *a = &arg->nfs_argop4_u.opfree_stateid;
 	struct nfs_req *r = req_of(c);
 	struct nfs_open *o;
+	struct nfs_lock *lk;
 	stateid4 sid;
 	nfsstat4 st;
 
@@ -455,11 +458,26 @@ static nfsstat4 op_free_stateid(struct compound *c, const nfs_argop4 *arg, nfs_r
 	if (st != NFS4_OK)
 		return st;
 	st = st_open_find(r->state, &sid, c->minor, &o);
+	if (st == NFS4ERR_BAD_STATEID && st_lock_find(r->state, &sid, c->minor, &lk) == NFS4_OK) {
+		struct nfs_owner *lo = lk->owner;
+
+		if (lo->cl != r->client)
+			return NFS4ERR_BAD_STATEID;
+		st = st_sid_seqid(&lk->sid, &sid, c->minor);
+		if (st != NFS4_OK)
+			return st;
+		if (lk->ranges.n)
+			return NFS4ERR_LOCKS_HELD;
+		st_lock_free(r->state, lk);
+		if (st_owner_idle(lo))
+			st_owner_free(r->state, lo);
+		return NFS4_OK;
+	}
 	if (st != NFS4_OK)
 		return st;
 	if (o->owner->cl != r->client)
 		return NFS4ERR_BAD_STATEID;
-	st = st_sid_seqid(o, &sid, c->minor);
+	st = st_sid_seqid(&o->sid, &sid, c->minor);
 	if (st != NFS4_OK)
 		return st;
 	return NFS4ERR_LOCKS_HELD;
@@ -513,8 +531,8 @@ static nfsstat4 op_setclientid(struct compound *c, const nfs_argop4 *arg, nfs_re
 		const char *netid = conf->cb.netid ? conf->cb.netid : "";
 		const char *addr = conf->cb.addr ? conf->cb.addr : "";
 
-		u->na_r_netid = dup_res(c, netid, strlen(netid) + 1);
-		u->na_r_addr = dup_res(c, addr, strlen(addr) + 1);
+		u->na_r_netid = st_dup_res(c, netid, strlen(netid) + 1);
+		u->na_r_addr = st_dup_res(c, addr, strlen(addr) + 1);
 		if (!u->na_r_netid || !u->na_r_addr)
 			return NFS4ERR_SERVERFAULT;
 		return NFS4ERR_CLID_INUSE;
@@ -611,7 +629,7 @@ static nfsstat4 op_renew(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 
 /* ---- OPEN_CONFIRM (4.0), CLOSE ---------------------------------------------------------- */
 
-static void set_current(struct compound *c, const stateid4 *sid)
+void st_set_current(struct compound *c, const stateid4 *sid)
 {
 	/* RFC 8881 §16.2.3.1.2: an op that returns a stateid makes it the current one. */
 	c->cur_stateid = *sid;
@@ -649,7 +667,7 @@ static nfsstat4 op_open_confirm(struct compound *c, const nfs_argop4 *arg, nfs_r
 	case ST_SEQ_REPLAY:
 		st = owner_replay(ow, OP_OPEN_CONFIRM, out);
 		if (st == NFS4_OK)
-			set_current(c, out);
+			st_set_current(c, out);
 		return st;
 	case ST_SEQ_BAD:
 		return NFS4ERR_BAD_SEQID;
@@ -662,13 +680,13 @@ static nfsstat4 op_open_confirm(struct compound *c, const nfs_argop4 *arg, nfs_r
 	if (!st_open_fh_is(o, c->cfh.data, c->cfh.len) || ow->confirmed)
 		st = NFS4ERR_BAD_STATEID;
 	else
-		st = st_sid_seqid(o, &a->open_stateid, 0);
+		st = st_sid_seqid(&o->sid, &a->open_stateid, 0);
 	if (st == NFS4_OK) {
 		ow->confirmed = true;
 		o->sid.seqid = st_seqid_next(o->sid.seqid);
 		sid = o->sid;
 		*out = sid;
-		set_current(c, out);
+		st_set_current(c, out);
 	}
 	st_owner_done(s, ow, a->seqid, OP_OPEN_CONFIRM, st, &sid, 0, c->cfh.data, c->cfh.len);
 	return st;
@@ -705,7 +723,7 @@ static nfsstat4 op_close(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 		 * given (§18.2.3: CLOSE passes the current stateid with its seqid). */
 		if (ow->cl != r->client || !st_open_fh_is(o, c->cfh.data, c->cfh.len))
 			return NFS4ERR_BAD_STATEID;
-		st = st_sid_seqid(o, &sid, c->minor);
+		st = st_sid_seqid(&o->sid, &sid, c->minor);
 		if (st != NFS4_OK)
 			return st;
 		st_open_free(s, o);
@@ -715,7 +733,7 @@ static nfsstat4 op_close(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 		 * (seqid NFS4_UINT32_MAX, other zero) is returned. */
 		memset(out, 0, sizeof(*out));
 		out->seqid = UINT32_MAX;
-		set_current(c, out);
+		st_set_current(c, out);
 		return NFS4_OK;
 	}
 
@@ -735,13 +753,13 @@ static nfsstat4 op_close(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 	if (!st_open_fh_is(o, c->cfh.data, c->cfh.len) || !ow->confirmed)
 		st = NFS4ERR_BAD_STATEID;
 	else
-		st = st_sid_seqid(o, &sid, 0);
+		st = st_sid_seqid(&o->sid, &sid, 0);
 	if (st == NFS4_OK) {
 		done = o->sid;
 		done.seqid = st_seqid_next(done.seqid);
 		st_open_close40(s, o);
 		*out = done;
-		set_current(c, out);
+		st_set_current(c, out);
 	}
 	st_owner_done(s, ow, a->seqid, OP_CLOSE, st, &done, 0, c->cfh.data, c->cfh.len);
 	return st;
@@ -790,7 +808,7 @@ static nfsstat4 op_open_downgrade(struct compound *c, const nfs_argop4 *arg, nfs
 		return NFS4ERR_BAD_STATEID;
 	}
 	if (st == NFS4_OK)
-		st = st_sid_seqid(o, &sid, c->minor);
+		st = st_sid_seqid(&o->sid, &sid, c->minor);
 	if (st == NFS4_OK && (access == 0 || (access & ~o->access) || a->share_deny > OPEN4_SHARE_DENY_BOTH ||
 			      (a->share_deny & ~o->deny)))
 		st = NFS4ERR_INVAL;
@@ -800,7 +818,7 @@ static nfsstat4 op_open_downgrade(struct compound *c, const nfs_argop4 *arg, nfs
 		o->sid.seqid = st_seqid_next(o->sid.seqid);
 		done = o->sid;
 		*out = done;
-		set_current(c, out);
+		st_set_current(c, out);
 	}
 	if (!c->minor)
 		st_owner_done(s, ow, a->seqid, OP_OPEN_DOWNGRADE, st, &done, 0, c->cfh.data,
@@ -827,4 +845,5 @@ void state_register_ops(struct op_table *t)
 	optable_set_handler(t, OP_OPEN_CONFIRM, op_open_confirm);
 	optable_set_handler(t, OP_CLOSE, op_close);
 	optable_set_handler(t, OP_OPEN_DOWNGRADE, op_open_downgrade);
+	st_lock_register_ops(t);
 }

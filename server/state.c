@@ -15,6 +15,9 @@
 #define container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 static struct nfs_open *open_by_other(struct nfs_state *s, const char *other);
+static struct nfs_lock *lock_by_other(struct nfs_state *s, const char *other);
+static void file_put(struct nfs_state *s, struct nfs_file *f);
+static nfsstat4 sid_precheck(const struct nfs_state *s, const stateid4 *sid, uint32_t minor);
 
 
 /* ---- lists ------------------------------------------------------------------------------- */
@@ -248,7 +251,7 @@ int state_create(struct nfs_state **out, const struct state_config *cfg)
 	list_init(&s->clients);
 	if (!s->server_owner || ht_init(&s->clients_id, 64) || ht_init(&s->clients_name, 64) ||
 	    ht_init(&s->sessions, 64) || ht_init(&s->owners, 64) || ht_init(&s->files, 256) ||
-	    ht_init(&s->opens, 256)) {
+	    ht_init(&s->opens, 256) || ht_init(&s->lockowners, 64) || ht_init(&s->locks, 64)) {
 		state_destroy(s);
 		return -ENOMEM;
 	}
@@ -304,6 +307,8 @@ void state_destroy(struct nfs_state *s)
 	ht_fini(&s->owners);
 	ht_fini(&s->files);
 	ht_fini(&s->opens);
+	ht_fini(&s->lockowners);
+	ht_fini(&s->locks);
 	free(s->server_owner);
 	free(s);
 }
@@ -369,6 +374,7 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 	cl->v40 = v40;
 	list_init(&cl->sessions);
 	list_init(&cl->owners);
+	list_init(&cl->lockowners);
 	/* clientid4: this run's boot time above a counter that starts at a random value;
 	 * an id never handed out twice in one run (the counter would wrap after 2^32). */
 	do {
@@ -406,15 +412,32 @@ void st_client_renew(struct nfs_state *s, struct nfs_client *cl)
 
 bool st_client_has_state(const struct nfs_client *cl)
 {
-	return cl->nsessions || !list_empty(&cl->owners);
+	return cl->nsessions || !list_empty(&cl->owners) || !list_empty(&cl->lockowners);
 }
 
 static void file_put(struct nfs_state *s, struct nfs_file *f)
 {
-	if (!list_empty(&f->opens))
+	if (!list_empty(&f->opens) || !list_empty(&f->locks))
 		return;
 	ht_del(&s->files, &f->node);
 	free(f);
+}
+
+/* RFC 8881 §18.2.4: the locks of an open go with it (the server may free them at CLOSE
+ * rather than refuse it with NFS4ERR_LOCKS_HELD; knfsd does the same). */
+static void open_drop_locks(struct nfs_state *s, struct nfs_open *o)
+{
+	while (!list_empty(&o->locks)) {
+		struct nfs_lock *lk = container_of(o->locks.next, struct nfs_lock, by_open);
+		struct nfs_owner *lo = lk->owner;
+
+		st_lock_free(s, lk);
+		/* 4.1+: nothing to replay from a lock-owner, and no RELEASE_LOCKOWNER
+		 * (RFC 8881 §18.2.4): one without stateids goes. 4.0: kept a lease for
+		 * retransmissions (state_sweep). */
+		if (!lo->cl->v40 && st_owner_idle(lo))
+			st_owner_free(s, lo);
+	}
 }
 
 void st_open_free(struct nfs_state *s, struct nfs_open *o)
@@ -426,6 +449,7 @@ void st_open_free(struct nfs_state *s, struct nfs_open *o)
 		free(o);
 		return;
 	}
+	open_drop_locks(s, o);
 	list_del(&o->by_owner);
 	list_del(&o->by_file);
 	s->stats.opens--;
@@ -447,6 +471,7 @@ void st_open_close40(struct nfs_state *s, struct nfs_open *o)
 	struct nfs_file *f = o->file;
 
 	owner_drop_closed(s, ow);
+	open_drop_locks(s, o);
 	list_del(&o->by_owner);
 	list_del(&o->by_file);
 	s->stats.opens--;
@@ -472,16 +497,24 @@ void st_owner_free(struct nfs_state *s, struct nfs_owner *o)
 	owner_drop_closed(s, o);
 	while (!list_empty(&o->opens))
 		st_open_free(s, container_of(o->opens.next, struct nfs_open, by_owner));
-	ht_del(&s->owners, &o->node);
+	while (!list_empty(&o->locks))
+		st_lock_free(s, container_of(o->locks.next, struct nfs_lock, by_owner));
+	if (o->lock) {
+		ht_del(&s->lockowners, &o->node);
+		s->stats.lockowners--;
+	} else {
+		ht_del(&s->owners, &o->node);
+		s->stats.owners--;
+	}
 	list_del(&o->link);
-	s->stats.owners--;
+	free(o->last_denied);
 	free(o->name);
 	free(o);
 }
 
 bool st_owner_idle(const struct nfs_owner *o)
 {
-	return list_empty(&o->opens);
+	return list_empty(&o->opens) && list_empty(&o->locks);
 }
 
 void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
@@ -490,6 +523,9 @@ void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
 		return;
 	while (!list_empty(&cl->sessions))
 		st_session_kill(s, container_of(cl->sessions.next, struct nfs_session, link));
+	/* lock-owners first: their stateids hang off the opens */
+	while (!list_empty(&cl->lockowners))
+		st_owner_free(s, container_of(cl->lockowners.next, struct nfs_owner, link));
 	while (!list_empty(&cl->owners))
 		st_owner_free(s, container_of(cl->owners.next, struct nfs_owner, link));
 	ht_del(&s->clients_id, &cl->by_id);
@@ -528,6 +564,19 @@ nfsstat4 st_client40(struct nfs_state *s, clientid4 id, struct nfs_client **out)
 	return NFS4_OK;
 }
 
+static void sweep_owners(struct nfs_state *s, struct st_list *owners, uint64_t now)
+{
+	struct st_list *ol, *onext;
+
+	for (ol = owners->next; ol != owners; ol = onext) {
+		struct nfs_owner *o = container_of(ol, struct nfs_owner, link);
+
+		onext = ol->next;
+		if (st_owner_idle(o) && now >= o->last_used + s->cfg.lease_time)
+			st_owner_free(s, o);
+	}
+}
+
 unsigned state_sweep(struct nfs_state *s)
 {
 	uint64_t now = st_now(s);
@@ -543,18 +592,12 @@ unsigned state_sweep(struct nfs_state *s)
 			gone++;
 			continue;
 		}
-		/* RFC 7530 §9.1.10: a 4.0 open-owner with no opens is kept for replies to
-		 * retransmissions for a lease period after its last use, then dropped. */
+		/* RFC 7530 §9.1.10: a 4.0 open-owner with no opens (lock-owner with no lock
+		 * stateids) is kept for replies to retransmissions for a lease period after
+		 * its last use, then dropped. */
 		if (cl->v40) {
-			struct st_list *ol, *onext;
-
-			for (ol = cl->owners.next; ol != &cl->owners; ol = onext) {
-				struct nfs_owner *o = container_of(ol, struct nfs_owner, link);
-
-				onext = ol->next;
-				if (list_empty(&o->opens) && now >= o->last_used + s->cfg.lease_time)
-					st_owner_free(s, o);
-			}
+			sweep_owners(s, &cl->lockowners, now);
+			sweep_owners(s, &cl->owners, now);
 		}
 	}
 	return gone;
@@ -711,11 +754,12 @@ static uint64_t owner_hash(const struct nfs_state *s, clientid4 id, const void *
 	return hash_bytes(s, id ^ 3, name, len);
 }
 
-static struct nfs_owner *owner_find(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len)
+static struct nfs_owner *owner_lookup(struct nfs_state *s, struct st_htab *t, struct nfs_client *cl,
+				      const void *name, uint32_t len)
 {
 	uint64_t h = owner_hash(s, cl->id, name, len);
 
-	HT_FOR(e, &s->owners, h) {
+	HT_FOR(e, t, h) {
 		struct nfs_owner *o = container_of(e, struct nfs_owner, node);
 
 		if (o->cl == cl && o->name_len == len && (len == 0 || !memcmp(o->name, name, len)))
@@ -724,7 +768,17 @@ static struct nfs_owner *owner_find(struct nfs_state *s, struct nfs_client *cl, 
 	return NULL;
 }
 
-static struct nfs_owner *owner_new(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len)
+static struct nfs_owner *owner_find(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len)
+{
+	return owner_lookup(s, &s->owners, cl, name, len);
+}
+
+struct nfs_owner *st_lockowner_find(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len)
+{
+	return owner_lookup(s, &s->lockowners, cl, name, len);
+}
+
+static struct nfs_owner *owner_alloc(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len)
 {
 	struct nfs_owner *o;
 
@@ -743,10 +797,34 @@ static struct nfs_owner *owner_new(struct nfs_state *s, struct nfs_client *cl, c
 	o->name_len = len;
 	o->cl = cl;
 	list_init(&o->opens);
+	list_init(&o->locks);
 	o->last_used = st_now(s);
+	return o;
+}
+
+static struct nfs_owner *owner_new(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len)
+{
+	struct nfs_owner *o = owner_alloc(s, cl, name, len);
+
+	if (!o)
+		return NULL;
 	ht_add(&s->owners, &o->node, owner_hash(s, cl->id, name, len));
 	list_add(&cl->owners, &o->link);
 	s->stats.owners++;
+	return o;
+}
+
+struct nfs_owner *st_lockowner_new(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len)
+{
+	struct nfs_owner *o = owner_alloc(s, cl, name, len);
+
+	if (!o)
+		return NULL;
+	o->lock = true;
+	o->confirmed = true; /* RFC 7530 §9.1.7: lock-owners need no confirmation */
+	ht_add(&s->lockowners, &o->node, owner_hash(s, cl->id, name, len));
+	list_add(&cl->lockowners, &o->link);
+	s->stats.lockowners++;
 	return o;
 }
 
@@ -780,6 +858,7 @@ static struct nfs_file *file_get(struct nfs_state *s, const void *fh, uint32_t l
 	memcpy(f->fh, fh, len);
 	f->fh_len = len;
 	list_init(&f->opens);
+	list_init(&f->locks);
 	ht_add(&s->files, &f->node, file_hash(s, fh, len));
 	return f;
 }
@@ -802,6 +881,22 @@ static struct nfs_open *open_by_other(struct nfs_state *s, const char *other)
 	return NULL;
 }
 
+/* A fresh stateid of client cl, open or lock. */
+static void sid_new(struct nfs_state *s, const struct nfs_client *cl, stateid4 *sid)
+{
+	sid->seqid = 1; /* RFC 8881 §8.2.2: a new set of locks starts at one */
+	/* other: boot time, the client's counter, 32 random bits (RFC 8881 §8.2.4: never
+	 * reused for another purpose; an earlier run's are recognised by the boot time). */
+	do {
+		uint32_t r;
+
+		put_be32(sid->other, s->boot32);
+		put_be32(sid->other + 4, (uint32_t)cl->id);
+		st_random(s, &r, sizeof(r));
+		memcpy(sid->other + 8, &r, sizeof(r));
+	} while (st_sid_special(sid) || open_by_other(s, sid->other) || lock_by_other(s, sid->other));
+}
+
 static struct nfs_open *open_new(struct nfs_state *s, struct nfs_owner *ow, struct nfs_file *f)
 {
 	struct nfs_open *o = calloc(1, sizeof(*o));
@@ -810,22 +905,134 @@ static struct nfs_open *open_new(struct nfs_state *s, struct nfs_owner *ow, stru
 		return NULL;
 	o->owner = ow;
 	o->file = f;
-	o->sid.seqid = 1; /* RFC 8881 §8.2.2: a new set of locks starts at one */
-	/* other: boot time, the client's counter, 32 random bits (RFC 8881 §8.2.4: never
-	 * reused for another purpose; an earlier run's are recognised by the boot time). */
-	do {
-		uint32_t r;
-
-		put_be32(o->sid.other, s->boot32);
-		put_be32(o->sid.other + 4, (uint32_t)ow->cl->id);
-		st_random(s, &r, sizeof(r));
-		memcpy(o->sid.other + 8, &r, sizeof(r));
-	} while (st_sid_special(&o->sid) || open_by_other(s, o->sid.other));
+	list_init(&o->locks);
+	sid_new(s, ow->cl, &o->sid);
 	ht_add(&s->opens, &o->node, open_hash(s, o->sid.other));
 	list_add(&ow->opens, &o->by_owner);
 	list_add(&f->opens, &o->by_file);
 	s->stats.opens++;
 	return o;
+}
+
+/* ---- lock stateids ------------------------------------------------------------------------- */
+
+static uint64_t lock_hash(const struct nfs_state *s, const char *other)
+{
+	return hash_bytes(s, 6, other, NFS4_OTHER_SIZE);
+}
+
+static struct nfs_lock *lock_by_other(struct nfs_state *s, const char *other)
+{
+	uint64_t h = lock_hash(s, other);
+
+	HT_FOR(e, &s->locks, h) {
+		struct nfs_lock *lk = container_of(e, struct nfs_lock, node);
+
+		if (!memcmp(lk->sid.other, other, NFS4_OTHER_SIZE))
+			return lk;
+	}
+	return NULL;
+}
+
+struct nfs_file *st_file_find(struct nfs_state *s, const void *fh, uint32_t len)
+{
+	return fh && len && len <= NFS4_FHSIZE ? file_find(s, fh, len) : NULL;
+}
+
+bool st_lockowner_holds(const struct nfs_owner *lo)
+{
+	for (const struct st_list *l = lo->locks.next; l != &lo->locks; l = l->next)
+		if (container_of(l, struct nfs_lock, by_owner)->ranges.n)
+			return true;
+	return false;
+}
+
+struct nfs_lock *st_lock_get(struct nfs_state *s, struct nfs_owner *lo, struct nfs_open *o)
+{
+	struct nfs_lock *lk;
+
+	for (struct st_list *l = lo->locks.next; l != &lo->locks; l = l->next) {
+		lk = container_of(l, struct nfs_lock, by_owner);
+		if (lk->file == o->file)
+			return lk;
+	}
+	lk = calloc(1, sizeof(*lk));
+	if (!lk)
+		return NULL;
+	lk->owner = lo;
+	lk->open = o;
+	lk->file = o->file;
+	sid_new(s, lo->cl, &lk->sid);
+	ht_add(&s->locks, &lk->node, lock_hash(s, lk->sid.other));
+	list_add(&lo->locks, &lk->by_owner);
+	list_add(&o->locks, &lk->by_open);
+	list_add(&o->file->locks, &lk->by_file);
+	s->stats.locks++;
+	return lk;
+}
+
+void st_lock_free(struct nfs_state *s, struct nfs_lock *lk)
+{
+	lk->owner->cl->nranges -= lk->ranges.n;
+	s->stats.ranges -= lk->ranges.n;
+	lr_clear(&lk->ranges);
+	ht_del(&s->locks, &lk->node);
+	list_del(&lk->by_owner);
+	list_del(&lk->by_open);
+	list_del(&lk->by_file);
+	s->stats.locks--;
+	/* the file stays while its open does: an open's locks go before the open */
+	free(lk);
+}
+
+nfsstat4 st_lock_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_lock **out)
+{
+	nfsstat4 st = sid_precheck(s, sid, minor);
+
+	*out = NULL;
+	if (st != NFS4_OK)
+		return st;
+	*out = lock_by_other(s, sid->other);
+	return *out ? NFS4_OK : NFS4ERR_BAD_STATEID;
+}
+
+const struct lr_range *st_lock_conflict(const struct nfs_file *f, const struct nfs_client *cl,
+					const void *name, uint32_t len, uint32_t type, uint64_t first,
+					uint64_t last, const struct nfs_lock **holder)
+{
+	for (const struct st_list *l = f->locks.next; l != &f->locks; l = l->next) {
+		const struct nfs_lock *lk = container_of(l, struct nfs_lock, by_file);
+		const struct nfs_owner *lo = lk->owner;
+		const struct lr_range *r;
+
+		/* RFC 8881 §9.5: a lock-owner never conflicts with itself */
+		if (lo->cl == cl && lo->name_len == len && (len == 0 || !memcmp(lo->name, name, len)))
+			continue;
+		r = lr_conflict(&lk->ranges, type, first, last);
+		if (r) {
+			*holder = lk;
+			return r;
+		}
+	}
+	*holder = NULL;
+	return NULL;
+}
+
+nfsstat4 st_lock_apply(struct nfs_state *s, struct nfs_lock *lk, uint32_t type, uint64_t first,
+		       uint64_t last, uint32_t minor)
+{
+	struct nfs_client *cl = lk->owner->cl;
+	int d;
+
+	/* a lock may add two ranges (its own and the right half of a split one) */
+	if (type && cl->nranges + 2 > ST_RANGES_PER_CLIENT)
+		return minor ? NFS4ERR_DELAY : NFS4ERR_RESOURCE;
+	d = lr_apply(&lk->ranges, type, first, last);
+	if (d == INT32_MIN)
+		return minor ? NFS4ERR_DELAY : NFS4ERR_RESOURCE;
+	cl->nranges = (unsigned)((int)cl->nranges + d);
+	s->stats.ranges = (unsigned)((int)s->stats.ranges + d);
+	return NFS4_OK;
 }
 
 /* ---- stateids ------------------------------------------------------------------------------ */
@@ -848,31 +1055,41 @@ bool state_stateid_special(const stateid4 *sid)
 	return st_sid_special(sid);
 }
 
-nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_open **out)
+/* Special and earlier-run stateids, before any table is looked at. */
+static nfsstat4 sid_precheck(const struct nfs_state *s, const stateid4 *sid, uint32_t minor)
 {
-	*out = NULL;
 	if (st_sid_special(sid))
 		return NFS4ERR_BAD_STATEID;
 	/* RFC 7530 §9.1.4.3: a stateid of an earlier server instance is STALE_STATEID. In
 	 * 4.1 that error is moot (RFC 8881 §15.1.16.5): BAD_STATEID. */
 	if (get_be32(sid->other) != s->boot32)
 		return minor ? NFS4ERR_BAD_STATEID : NFS4ERR_STALE_STATEID;
+	return NFS4_OK;
+}
+
+nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_open **out)
+{
+	nfsstat4 st = sid_precheck(s, sid, minor);
+
+	*out = NULL;
+	if (st != NFS4_OK)
+		return st;
 	*out = open_by_other(s, sid->other);
 	if (*out && (*out)->closed)
 		*out = NULL; /* kept for a CLOSE retransmission only */
 	return *out ? NFS4_OK : NFS4ERR_BAD_STATEID;
 }
 
-nfsstat4 st_sid_seqid(const struct nfs_open *o, const stateid4 *sid, uint32_t minor)
+nfsstat4 st_sid_seqid(const stateid4 *cur, const stateid4 *sid, uint32_t minor)
 {
 	/* RFC 8881 §8.2.2: seqid zero means the current one (not in 4.0). */
 	if (minor && sid->seqid == 0)
 		return NFS4_OK;
-	if (sid->seqid == o->sid.seqid)
+	if (sid->seqid == cur->seqid)
 		return NFS4_OK;
 	/* RFC 8881 §8.2.4, RFC 7530 §9.1.4.2: above the current one is BAD_STATEID, below
 	 * it OLD_STATEID (compared across the wrap). */
-	if ((int32_t)(sid->seqid - o->sid.seqid) > 0)
+	if ((int32_t)(sid->seqid - cur->seqid) > 0)
 		return NFS4ERR_BAD_STATEID;
 	return NFS4ERR_OLD_STATEID;
 }
@@ -932,11 +1149,14 @@ void st_owner_done(struct nfs_state *s, struct nfs_owner *o, seqid4 seqid, uint3
 	o->last_used = st_now(s);
 	if (!seqid_mutating(status))
 		return;
+	free(o->last_denied); /* a lock-owner's LOCK sets its own after this */
+	o->last_denied = NULL;
 	/* the previous CLOSE's reply is no longer the last one */
 	if (!(op == OP_CLOSE && status == NFS4_OK))
 		owner_drop_closed(s, o);
 	o->seqid = seqid;
 	o->last_op = op;
+	o->last_open_kept = false;
 	o->last_status = status;
 	if (sid)
 		o->last_sid = *sid;
@@ -1107,6 +1327,70 @@ out:
 	return st;
 }
 
+/* The confirmed 4.0 client and open-owner named by owner, or NULL. */
+static struct nfs_owner *owner40(struct nfs_state *s, const open_owner4 *owner)
+{
+	struct nfs_client *cl = st_client_by_id(s, owner->clientid);
+
+	if (!cl || !cl->confirmed || !cl->v40)
+		return NULL;
+	return owner_find(s, cl, owner->owner.owner_val, owner->owner.owner_len);
+}
+
+bool state_open_replay(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, OPEN4res *res,
+		       const uint8_t **fh, uint32_t *fh_len, nfsstat4 *status)
+{
+	struct nfs_owner *ow;
+	OPEN4resok *ok = &res->OPEN4res_u.resok4;
+
+	if (!r->c || r->c->minor)
+		return false;
+	ow = owner40(r->state, owner);
+	if (!ow || st_owner_seqid(ow, seqid) != ST_SEQ_REPLAY || ow->last_op != OP_OPEN)
+		return false;
+	*status = ow->last_status;
+	*fh = NULL;
+	*fh_len = 0;
+	if (ow->last_status != NFS4_OK)
+		return true;
+	if (!ow->last_open_kept || !ow->last_fh_len)
+		return false; /* nothing to answer with: state_open() judges it */
+	ok->stateid = ow->last_sid;
+	ok->cinfo = ow->last_cinfo;
+	ok->rflags = ow->last_rflags;
+	ok->attrset.bitmap4_len = ow->last_attrset_len;
+	ok->attrset.bitmap4_val = st_dup_res(r->c, ow->last_attrset, sizeof(ow->last_attrset));
+	ok->delegation.delegation_type = OPEN_DELEGATE_NONE;
+	if (!ok->attrset.bitmap4_val) {
+		*status = NFS4ERR_RESOURCE;
+		return true;
+	}
+	*fh = ow->last_fh;
+	*fh_len = ow->last_fh_len;
+	return true;
+}
+
+void state_open_done(struct nfs_req *r, const open_owner4 *owner, const OPEN4resok *ok)
+{
+	struct nfs_owner *ow;
+	uint32_t n = ok->attrset.bitmap4_len;
+
+	if (!r->c || r->c->minor)
+		return;
+	ow = owner40(r->state, owner);
+	if (!ow || ow->last_op != OP_OPEN || ow->last_status != NFS4_OK)
+		return;
+	ow->last_cinfo = ok->cinfo;
+	ow->last_rflags = ok->rflags;
+	if (n > 4)
+		n = 4;
+	memset(ow->last_attrset, 0, sizeof(ow->last_attrset));
+	if (n)
+		memcpy(ow->last_attrset, ok->attrset.bitmap4_val, n * sizeof(uint32_t));
+	ow->last_attrset_len = n;
+	ow->last_open_kept = true;
+}
+
 void state_open_failed(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, nfsstat4 status)
 {
 	struct nfs_state *s = r->state;
@@ -1161,6 +1445,24 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
 		return NFS4_OK;
 	}
 	st = st_open_find(s, sid, minor, &o);
+	if (st == NFS4ERR_BAD_STATEID) {
+		struct nfs_lock *lk;
+
+		/* a lock stateid: checked as itself, then it stands for its open */
+		if (st_lock_find(s, sid, minor, &lk) == NFS4_OK) {
+			cl = lk->owner->cl;
+			if (!minor && st_client_lapsed(s, cl))
+				return NFS4ERR_EXPIRED;
+			if (lk->file->fh_len != fh_len || memcmp(lk->file->fh, fh, fh_len) ||
+			    (minor && cl != r->client))
+				return NFS4ERR_BAD_STATEID;
+			st = st_sid_seqid(&lk->sid, sid, minor);
+			if (st != NFS4_OK)
+				return st;
+			o = lk->open;
+			sid = &o->sid;
+		}
+	}
 	if (st != NFS4_OK)
 		return st;
 	cl = o->owner->cl;
@@ -1174,7 +1476,7 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
 		return NFS4ERR_BAD_STATEID;
 	if (!o->owner->confirmed)
 		return NFS4ERR_BAD_STATEID; /* RFC 7530 §16.18.5: not usable before OPEN_CONFIRM */
-	st = st_sid_seqid(o, sid, minor);
+	st = st_sid_seqid(&o->sid, sid, minor);
 	if (st != NFS4_OK)
 		return st;
 	/* RFC 8881 §8.2.5, §18.32.3: writing needs write access (a write-only open may

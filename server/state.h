@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 
 #include "compound.h"
+#include "lockrange.h"
 #include "optable.h"
 #include "request.h"
 
@@ -57,7 +58,8 @@ void state_destroy(struct nfs_state *s);
 
 /* Install the handlers of EXCHANGE_ID, CREATE_SESSION, SEQUENCE, DESTROY_SESSION,
  * DESTROY_CLIENTID, BIND_CONN_TO_SESSION, RECLAIM_COMPLETE, TEST_STATEID, FREE_STATEID,
- * SETCLIENTID, SETCLIENTID_CONFIRM, RENEW, OPEN_CONFIRM and CLOSE. They find the state
+ * SETCLIENTID, SETCLIENTID_CONFIRM, RENEW, OPEN_CONFIRM, CLOSE, OPEN_DOWNGRADE, LOCK,
+ * LOCKT, LOCKU and RELEASE_LOCKOWNER. They find the state
  * through req_of(c)->state. */
 void state_register_ops(struct op_table *t);
 
@@ -89,6 +91,9 @@ struct state_stats {
 	unsigned sessions;
 	unsigned opens;         /* open stateids */
 	unsigned owners;        /* open-owners */
+	unsigned lockowners;
+	unsigned locks;         /* lock stateids */
+	unsigned ranges;        /* locked byte ranges */
 };
 void state_stats(const struct nfs_state *s, struct state_stats *out);
 
@@ -116,6 +121,16 @@ nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, c
  * - *rflags gets OPEN4_RESULT_CONFIRM or'ed in; nothing else is cleared or set.
  */
 
+/* 4.0 OPEN, before anything else: a retransmission of the open-owner's last OPEN (its seqid
+ * again, RFC 7530 §9.1.9) gets that OPEN's reply again, byte for byte, and nothing is done
+ * again (no lookup, no create, no truncate). Returns true and sets *status and res (and
+ * *fh / *fh_len, the file it opened, for NFS4_OK) then; false for anything else. */
+bool state_open_replay(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, OPEN4res *res,
+		       const uint8_t **fh, uint32_t *fh_len, nfsstat4 *status);
+/* 4.0 OPEN that succeeded: keep the rest of its reply (cinfo, rflags, attrset) for
+ * state_open_replay(). Delegations are never granted yet: none is kept. */
+void state_open_done(struct nfs_req *r, const open_owner4 *owner, const OPEN4resok *ok);
+
 /* 4.0 OPEN that failed before state_open() was called (NOENT, ACCESS, EXIST, ...): the
  * open-owner's seqid still advances for the errors RFC 7530 §9.1.7 does not exempt, and
  * a retransmission gets the same status again from state_open(). Nothing for 4.1+, for
@@ -141,6 +156,14 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
  * - 4.0: a lease past its end gives NFS4ERR_EXPIRED (the client is expired then); a valid
  *   stateid renews the lease (RFC 7530 §9.5).
  * - a write-only open may read (RFC 8881 §9.1.2 leaves it to the server).
+ */
+
+/*
+ * Details of state_check_io() for lock stateids: a lock stateid (RFC 8881 §8.2.1: the
+ * Linux client sends one for I/O while its lock-owner holds locks on the file) is checked
+ * like an open stateid (file, client, seqid) and then stands for the open it was made
+ * from. Byte-range locks are advisory, as on the backing file system: I/O is not checked
+ * against them.
  */
 
 /* An anonymous stateid (other all zeros or all ones, RFC 8881 §8.2.3): no open behind it, so
@@ -208,6 +231,8 @@ struct nfs_client {
 	struct st_list link;           /* s->clients */
 	struct st_list sessions;       /* its live sessions */
 	struct st_list owners;         /* its open-owners */
+	struct st_list lockowners;
+	unsigned nranges;              /* locked byte ranges it holds */
 	clientid4 id;
 	uint8_t *name;                 /* co_ownerid / nfs_client_id4.id */
 	uint32_t name_len;
@@ -268,13 +293,34 @@ struct nfs_owner {
 	uint32_t last_rflags;
 	uint32_t last_fh_len;          /* 0: any file */
 	uint8_t last_fh[NFS4_FHSIZE];
+	/* the rest of the last OPEN's reply, for state_open_replay() */
+	bool last_open_kept;
+	change_info4 last_cinfo;
+	uint32_t last_attrset_len;
+	uint32_t last_attrset[4];
 	struct nfs_open *closed;       /* 4.0: the open its last CLOSE closed, kept so that a
 	                                * retransmitted CLOSE finds its reply (RFC 7530 §9.1.9) */
+	/* A lock-owner (RFC 8881 §9.5) is an nfs_owner too, for the same 4.0 seqid rules: it
+	 * sits in s->lockowners and cl->lockowners, its lock stateids in locks ("opens" stays
+	 * empty) and the LOCK4denied of its last LOCK, if DENIED, in last_denied. */
+	bool lock;
+	struct st_list locks;
+	struct st_denied *last_denied;
+};
+
+/* A LOCK4denied kept for the replay of a 4.0 LOCK (RFC 7530 §9.1.9). */
+struct st_denied {
+	uint64_t offset, length;
+	uint32_t type;
+	clientid4 clientid;
+	uint32_t owner_len;
+	uint8_t owner[];
 };
 
 struct nfs_file {
 	struct st_hnode node;          /* s->files, key: file handle */
 	struct st_list opens;
+	struct st_list locks;          /* lock stateids of the file */
 	uint32_t fh_len;
 	uint8_t fh[NFS4_FHSIZE];
 };
@@ -287,7 +333,26 @@ struct nfs_open {
 	stateid4 sid;                  /* current seqid and other */
 	uint32_t access, deny;         /* OPEN4_SHARE_ACCESS_*, OPEN4_SHARE_DENY_* */
 	bool closed;                   /* nfs_owner.closed: no longer an open, not found */
+	struct st_list locks;          /* lock stateids made from this open */
 };
+
+/* A lock stateid: one lock-owner's byte-range locks on one file (RFC 8881 §8.2.1, §9.1.4),
+ * made from one of the lock-owner's client's opens of the file and gone with it. */
+struct nfs_lock {
+	struct st_hnode node;          /* s->locks, key: stateid other */
+	struct st_list by_owner;       /* the lock-owner's */
+	struct st_list by_open;
+	struct st_list by_file;
+	struct nfs_owner *owner;       /* a lock-owner */
+	struct nfs_open *open;
+	struct nfs_file *file;
+	stateid4 sid;
+	struct lr_set ranges;
+};
+
+/* Locked ranges one client may hold in all; more: NFS4ERR_RESOURCE (4.0) or
+ * NFS4ERR_DELAY (4.1+), so that no client can take the server's memory with locks. */
+#define ST_RANGES_PER_CLIENT 65536u
 
 struct nfs_state {
 	struct state_config cfg;
@@ -297,7 +362,7 @@ struct nfs_state {
 	uint64_t seed;                 /* hash seed */
 	uint64_t rng;                  /* xorshift64* state */
 	uint32_t next_client, next_session;
-	struct st_htab clients_id, clients_name, sessions, owners, files, opens;
+	struct st_htab clients_id, clients_name, sessions, owners, files, opens, lockowners, locks;
 	struct st_list clients;
 	struct state_stats stats;
 };
@@ -338,8 +403,8 @@ bool st_sid_special(const stateid4 *sid);
 /* The open of sid: NFS4ERR_BAD_STATEID for special and unknown ones, for an earlier run
  * NFS4ERR_STALE_STATEID (minor 0) or NFS4ERR_BAD_STATEID. */
 nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_open **out);
-/* RFC 8881 §8.2.2 / RFC 7530 §9.1.4.2: seqid of sid against the open's. */
-nfsstat4 st_sid_seqid(const struct nfs_open *o, const stateid4 *sid, uint32_t minor);
+/* RFC 8881 §8.2.2 / RFC 7530 §9.1.4.2: seqid of sid against cur, the stateid's current form. */
+nfsstat4 st_sid_seqid(const stateid4 *cur, const stateid4 *sid, uint32_t minor);
 bool st_open_fh_is(const struct nfs_open *o, const void *fh, uint32_t len);
 void st_open_free(struct nfs_state *s, struct nfs_open *o);
 /* 4.0 CLOSE: the open ends, its stateid stays known to its owner for a retransmission. */
@@ -358,5 +423,36 @@ void st_owner_done(struct nfs_state *s, struct nfs_owner *o, seqid4 seqid, uint3
 void st_owner_free(struct nfs_state *s, struct nfs_owner *o);
 /* No opens left. */
 bool st_owner_idle(const struct nfs_owner *o);
+
+/* Lock-owners and lock stateids (RFC 8881 §9.5, §8.2.1). */
+struct nfs_owner *st_lockowner_find(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len);
+/* A new lock-owner (confirmed), NULL without memory or for a name over NFS4_OPAQUE_LIMIT. */
+struct nfs_owner *st_lockowner_new(struct nfs_state *s, struct nfs_client *cl, const void *name, uint32_t len);
+/* Does any of its lock stateids hold a range? */
+bool st_lockowner_holds(const struct nfs_owner *lo);
+/* The lock stateid of lock-owner lo on open o's file: found, or made from o (NULL: no memory). */
+struct nfs_lock *st_lock_get(struct nfs_state *s, struct nfs_owner *lo, struct nfs_open *o);
+/* As st_open_find, for lock stateids. */
+nfsstat4 st_lock_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_lock **out);
+void st_lock_free(struct nfs_state *s, struct nfs_lock *lk);
+/* A lock of another lock-owner than (cl, name) on f that conflicts with type over [first,
+ * last]: its holder and range, NULL when none. */
+const struct lr_range *st_lock_conflict(const struct nfs_file *f, const struct nfs_client *cl,
+					const void *name, uint32_t len, uint32_t type, uint64_t first,
+					uint64_t last, const struct nfs_lock **holder);
+/* Lock (type LR_READ/LR_WRITE) or unlock (0) [first, last] in lk: NFS4_OK, or the
+ * per-client limit / no memory: NFS4ERR_RESOURCE (4.0), NFS4ERR_DELAY (4.1+). */
+nfsstat4 st_lock_apply(struct nfs_state *s, struct nfs_lock *lk, uint32_t type, uint64_t first,
+		       uint64_t last, uint32_t minor);
+/* The file of the current filehandle if it has state, else NULL. */
+struct nfs_file *st_file_find(struct nfs_state *s, const void *fh, uint32_t len);
+
+/* For op handlers: a copy of len bytes in the compound's memory (NULL without memory);
+ * the stateid an op returns becomes the current one (RFC 8881 §16.2.3.1.2). */
+void *st_dup_res(struct compound *c, const void *p, size_t len);
+void st_set_current(struct compound *c, const stateid4 *sid);
+
+/* The op handlers of LOCK, LOCKT, LOCKU and RELEASE_LOCKOWNER (nfs4_lock_ops.c). */
+void st_lock_register_ops(struct op_table *t);
 
 #endif
