@@ -12,8 +12,11 @@ bool lr_span(uint64_t offset, uint64_t length, uint64_t *first, uint64_t *last)
 		*last = UINT64_MAX;
 		return true;
 	}
-	/* offset + length - 1 <= 2^64 - 1, written so that nothing wraps */
-	if (length - 1 > UINT64_MAX - offset)
+	/* RFC 8881 §18.10.3, RFC 7530 §16.10.4: a length other than all ones whose sum with
+	 * the offset exceeds 2^64 - 1 is NFS4ERR_INVAL, even when only the byte past the
+	 * last one would be 2^64 (knfsd and Ganesha agree); written so that nothing wraps.
+	 * The byte at 2^64 - 1 is reached with length all ones. */
+	if (length > UINT64_MAX - offset)
 		return false;
 	*last = offset + (length - 1);
 	return true;

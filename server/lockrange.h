@@ -33,7 +33,7 @@ struct lr_set {
 };
 
 /* offset and length of the wire (offset4, length4) as [first, last]: false for length 0
- * and for a range that would run past 2^64-1 (RFC 8881 §18.10.4: NFS4ERR_INVAL). Length
+ * and when offset + length exceeds 2^64-1 (RFC 8881 §18.10.3: NFS4ERR_INVAL). Length
  * NFS4_UINT64_MAX means "to the end of the file" whatever the offset. */
 bool lr_span(uint64_t offset, uint64_t length, uint64_t *first, uint64_t *last);
 

@@ -18,6 +18,7 @@ static struct nfs_open *open_by_other(struct nfs_state *s, const char *other);
 static struct nfs_lock *lock_by_other(struct nfs_state *s, const char *other);
 static void file_put(struct nfs_state *s, struct nfs_file *f);
 static nfsstat4 sid_precheck(const struct nfs_state *s, const stateid4 *sid, uint32_t minor);
+static nfsstat4 sid_unknown(struct nfs_state *s, const stateid4 *sid, uint32_t minor);
 
 
 /* ---- lists ------------------------------------------------------------------------------- */
@@ -993,7 +994,7 @@ nfsstat4 st_lock_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, 
 	if (st != NFS4_OK)
 		return st;
 	*out = lock_by_other(s, sid->other);
-	return *out ? NFS4_OK : NFS4ERR_BAD_STATEID;
+	return *out ? NFS4_OK : sid_unknown(s, sid, minor);
 }
 
 const struct lr_range *st_lock_conflict(const struct nfs_file *f, const struct nfs_client *cl,
@@ -1067,6 +1068,19 @@ static nfsstat4 sid_precheck(const struct nfs_state *s, const stateid4 *sid, uin
 	return NFS4_OK;
 }
 
+/* A stateid of this run that no table holds. 4.0: when the client it was made for (its
+ * clientid counter is in other[4..8]) is gone, its lease ran out or it was replaced:
+ * NFS4ERR_EXPIRED (RFC 7530 §9.6.3; knfsd says the same). Otherwise BAD_STATEID (closed,
+ * freed or made up). In 4.1 the session already names a live client. */
+static nfsstat4 sid_unknown(struct nfs_state *s, const stateid4 *sid, uint32_t minor)
+{
+	clientid4 id = (uint64_t)s->boot32 << 32 | get_be32(sid->other + 4);
+
+	if (!minor && !st_client_by_id(s, id))
+		return NFS4ERR_EXPIRED;
+	return NFS4ERR_BAD_STATEID;
+}
+
 nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_open **out)
 {
 	nfsstat4 st = sid_precheck(s, sid, minor);
@@ -1077,7 +1091,7 @@ nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, 
 	*out = open_by_other(s, sid->other);
 	if (*out && (*out)->closed)
 		*out = NULL; /* kept for a CLOSE retransmission only */
-	return *out ? NFS4_OK : NFS4ERR_BAD_STATEID;
+	return *out ? NFS4_OK : sid_unknown(s, sid, minor);
 }
 
 nfsstat4 st_sid_seqid(const stateid4 *cur, const stateid4 *sid, uint32_t minor)

@@ -12,17 +12,16 @@ names the bad inputs.
 
 Output is TAP with a summary line; exit 0 when every check passed, 77 (skipped) when not
 root (sluiced needs open_by_handle_at), 1 otherwise (the tail of the server's log is shown).
-Stdlib only; the message encoders are in rpcmsg.py next to this file.
+Stdlib only; the message encoders are in rpcmsg.py, the raw client and the server
+harness in harness.py, next to this file.
 """
 import ctypes
 import ctypes.util
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,163 +29,11 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpcmsg as R  # noqa: E402
+from harness import Client, Closed, Server, Tap, next_xid  # noqa: E402
 
-IO_TIMEOUT = 20.0      # seconds for one reply (ASan builds are slower)
-START_TIMEOUT = 30.0   # seconds until the server listens
 MIB = 1024 * 1024
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%sok %d - %s" % ("" if cond else "not ", self.n, desc), flush=True)
-        if diag and not cond:
-            for line in str(diag).splitlines():
-                print("#   " + line, flush=True)
-        return cond
-
-    def note(self, msg):
-        print("# " + msg, flush=True)
-
-
 tap = Tap()
-XID = [0x5a000000]
-
-
-def next_xid():
-    XID[0] += 1
-    return XID[0]
-
-
-# ---- a raw client -----------------------------------------------------------------------------
-
-class Closed(Exception):
-    pass
-
-
-class Client:
-    def __init__(self, port, timeout=IO_TIMEOUT):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def _recv_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            try:
-                chunk = self.s.recv(n - len(buf))
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                raise Closed("connection closed by the server after %d of %d bytes" %
-                             (len(buf), n))
-            buf += chunk
-        return buf
-
-    def recv_record(self):
-        rec = b""
-        while True:
-            hdr = struct.unpack(">I", self._recv_exact(4))[0]
-            rec += self._recv_exact(hdr & 0x7fffffff)
-            if hdr & R.RECMARK_LAST:
-                return rec
-
-    def rpc(self, payload):
-        self.send(R.record(payload))
-        return R.Reply(self.recv_record())
-
-    def compound(self, ops, minor=0, **kw):
-        xid = next_xid()
-        rep = self.rpc(R.call(xid, R.compound(ops, minor=minor, **kw)))
-        if rep.xid != xid or rep.stat != R.MSG_ACCEPTED or rep.accept != R.SUCCESS:
-            raise AssertionError("COMPOUND not answered with SUCCESS: " + rep.describe())
-        return R.CompoundReply(rep.body)
-
-    def wait_closed(self, timeout=IO_TIMEOUT):
-        """True when the server closes the connection (EOF or reset) within timeout,
-        without sending anything first."""
-        self.s.settimeout(timeout)
-        try:
-            data = self.s.recv(4096)
-        except ConnectionResetError:
-            return True, b""
-        except socket.timeout:
-            return False, None
-        return data == b"", data
-
-
-# ---- the server -------------------------------------------------------------------------------
-
-class Server:
-    def __init__(self, sluiced, export, log):
-        self.log_path = log
-        self.logf = open(log, "wb")
-        self.p = subprocess.Popen([sluiced, "--export", export, "-l", "127.0.0.1:0",
-                                   "--log-level", "debug"],
-                                  stdin=subprocess.DEVNULL, stdout=self.logf,
-                                  stderr=subprocess.STDOUT)
-        self.port = None
-        deadline = time.time() + START_TIMEOUT
-        while time.time() < deadline and self.p.poll() is None:
-            m = re.search(r"listening on .*?\bport (\d+)", self.log())
-            if m:
-                self.port = int(m.group(1))
-                break
-            time.sleep(0.05)
-
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def status(self, key):
-        """A field of /proc/PID/status in KiB (VmRSS, VmHWM, VmPeak), or 0."""
-        try:
-            with open("/proc/%d/status" % self.p.pid) as f:
-                for line in f:
-                    if line.startswith(key + ":"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
-
-    def stop(self, timeout=30):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-                return None
-        return self.p.returncode
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
 
 
 # ---- checks shared by the cases ---------------------------------------------------------------
@@ -668,7 +515,7 @@ def main():
     srv = None
     try:
         exp, big, secret = make_export(work)
-        srv = Server(sluiced, exp, os.path.join(work, "sluiced.log"))
+        srv = Server(sluiced, os.path.join(work, "sluiced.log"), export=exp)
         if not tap.ok(srv.port is not None, "sluiced (pid %d) listens on 127.0.0.1" % srv.p.pid):
             print("Bail out! sluiced is not serving")
             return finish(srv)

@@ -3,7 +3,8 @@
 A raw client's view of the wire, stdlib only: it builds calls that a polite client never
 sends (wrong versions, bad lengths, garbage in the middle of a COMPOUND) and takes replies
 apart field by field. Used by tests/hostile/hostile.py and, for the seed corpus of the
-fuzz target, by tests/fuzz/make-seeds.py.
+fuzz target, by tests/fuzz/make-seeds.py; for the state machine (OPEN, LOCK, SEQUENCE ...)
+by tests/hostile/state.py.
 """
 import struct
 
@@ -20,11 +21,13 @@ NFS_PROGRAM, NFS_V4 = 100003, 4
 NFSPROC4_NULL, NFSPROC4_COMPOUND = 0, 1
 
 # nfs_opnum4 (xdr/nfs4.x)
-OP = dict(ACCESS=3, CLOSE=4, COMMIT=5, CREATE=6, GETATTR=9, GETFH=10, LINK=11, LOOKUP=15,
+OP = dict(ACCESS=3, CLOSE=4, COMMIT=5, CREATE=6, GETATTR=9, GETFH=10, LINK=11, LOCK=12,
+          LOCKT=13, LOCKU=14, LOOKUP=15,
           LOOKUPP=16, NVERIFY=17, OPEN=18, OPEN_CONFIRM=20, OPEN_DOWNGRADE=21, PUTFH=22,
           PUTPUBFH=23, PUTROOTFH=24, READ=25, READDIR=26, READLINK=27, REMOVE=28, RENAME=29,
           RENEW=30, RESTOREFH=31, SAVEFH=32, SECINFO=33, SETATTR=34, SETCLIENTID=35,
-          SETCLIENTID_CONFIRM=36, VERIFY=37, WRITE=38, BIND_CONN_TO_SESSION=41,
+          SETCLIENTID_CONFIRM=36, VERIFY=37, WRITE=38, RELEASE_LOCKOWNER=39,
+          BIND_CONN_TO_SESSION=41,
           EXCHANGE_ID=42, CREATE_SESSION=43,
           DESTROY_SESSION=44, FREE_STATEID=45, SECINFO_NO_NAME=52, SEQUENCE=53,
           TEST_STATEID=55, DESTROY_CLIENTID=57, RECLAIM_COMPLETE=58, ALLOCATE=59, COPY=60,
@@ -35,10 +38,16 @@ OP_NAME = {v: k for k, v in OP.items()}
 # nfsstat4 values the tests look at
 NFS4_OK = 0
 NFS4ERR = dict(NOENT=2, ACCESS=13, ISDIR=21, INVAL=22, FBIG=27, STALE=70, BADHANDLE=10001,
-               NOTSUPP=10004, SERVERFAULT=10006, RESOURCE=10018, NOFILEHANDLE=10020,
-               MINOR_VERS_MISMATCH=10021, BADXDR=10036, OP_ILLEGAL=10044,
-               TOO_MANY_OPS=10070, OP_NOT_IN_SESSION=10071, NOT_ONLY_OP=10081,
-               BADSESSION=10052, BADNAME=10041)
+               NOTSUPP=10004, SERVERFAULT=10006, DELAY=10008, DENIED=10010, EXPIRED=10011,
+               LOCKED=10012, GRACE=10013, SHARE_DENIED=10015, CLID_INUSE=10017,
+               RESOURCE=10018, NOFILEHANDLE=10020, MINOR_VERS_MISMATCH=10021,
+               STALE_CLIENTID=10022, STALE_STATEID=10023, OLD_STATEID=10024,
+               BAD_STATEID=10025, BAD_SEQID=10026, LOCK_RANGE=10028, NO_GRACE=10033,
+               BADXDR=10036, LOCKS_HELD=10037, OPENMODE=10038, BAD_RANGE=10042,
+               LOCK_NOTSUPP=10043, OP_ILLEGAL=10044, DEADLOCK=10045, ADMIN_REVOKED=10047,
+               BADSESSION=10052, BADSLOT=10053, SEQ_MISORDERED=10063,
+               RETRY_UNCACHED_REP=10068, TOO_MANY_OPS=10070, OP_NOT_IN_SESSION=10071,
+               NOT_ONLY_OP=10081, BADNAME=10041)
 STATUS_NAME = {v: k for k, v in NFS4ERR.items()}
 STATUS_NAME[0] = "NFS4_OK"
 
@@ -205,6 +214,90 @@ def setclientid_confirm(clientid, verifier):
     return op("SETCLIENTID_CONFIRM", u64(clientid) + verifier)
 
 
+def renew(clientid):
+    return op("RENEW", u64(clientid))
+
+
+def destroy_session(sessionid):
+    return op("DESTROY_SESSION", sessionid)
+
+
+def destroy_clientid(clientid):
+    return op("DESTROY_CLIENTID", u64(clientid))
+
+
+# ---- open and lock state (RFC 7530 §16.16-16.18, §16.10-16.12, §16.37; RFC 8881 §18) ------
+
+# stateid4: seqid (4 bytes) and other (12 bytes), kept together as 16 bytes
+STATEID_SIZE = 16
+SHARE_ACCESS_READ, SHARE_ACCESS_WRITE, SHARE_ACCESS_BOTH = 1, 2, 3
+SHARE_DENY_NONE, SHARE_DENY_READ, SHARE_DENY_WRITE, SHARE_DENY_BOTH = 0, 1, 2, 3
+OPEN4_RESULT_CONFIRM = 0x2
+CLAIM_NULL = 0
+READ_LT, WRITE_LT, READW_LT, WRITEW_LT = 1, 2, 3, 4
+UINT64_MAX = 2**64 - 1
+
+
+def stateid(seqid, other):
+    return u32(seqid) + other
+
+
+def stateid_seqid(sid):
+    return struct.unpack(">I", sid[:4])[0]
+
+
+def stateid_other(sid):
+    return sid[4:16]
+
+
+def stateid_with_seqid(sid, seqid):
+    return u32(seqid) + sid[4:16]
+
+
+def owner4(clientid, owner):
+    """state_owner4 (open_owner4, lock_owner4): clientid and an opaque name."""
+    return u64(clientid) + opaque(owner.encode() if isinstance(owner, str) else owner)
+
+
+def open_(name, owner, clientid=0, seqid=0, access=SHARE_ACCESS_READ, deny=SHARE_DENY_NONE):
+    """OPEN of an existing file by name (OPEN4_NOCREATE, CLAIM_NULL) in the current
+    directory. 4.1 ignores seqid and takes the client from the session."""
+    return op("OPEN", u32(seqid) + u32(access) + u32(deny) + owner4(clientid, owner) +
+              u32(0) + u32(CLAIM_NULL) + string(name))
+
+
+def open_confirm(sid, seqid):
+    return op("OPEN_CONFIRM", sid + u32(seqid))
+
+
+def close(sid, seqid=0):
+    return op("CLOSE", u32(seqid) + sid)
+
+
+def lock(locktype, offset, length, new=None, exist=None, reclaim=False):
+    """LOCK. new: (open_seqid, open_stateid, lock_seqid, clientid, owner) for the first
+    lock of a lock-owner (open_to_lock_owner4); exist: (lock_stateid, lock_seqid)."""
+    if new is not None:
+        open_seqid, open_sid, lock_seqid, clientid, owner = new
+        locker = u32(1) + u32(open_seqid) + open_sid + u32(lock_seqid) + owner4(clientid, owner)
+    else:
+        lock_sid, lock_seqid = exist
+        locker = u32(0) + lock_sid + u32(lock_seqid)
+    return op("LOCK", u32(locktype) + u32(int(reclaim)) + u64(offset) + u64(length) + locker)
+
+
+def lockt(locktype, offset, length, clientid, owner):
+    return op("LOCKT", u32(locktype) + u64(offset) + u64(length) + owner4(clientid, owner))
+
+
+def locku(sid, seqid, offset, length, locktype=WRITE_LT):
+    return op("LOCKU", u32(locktype) + u32(seqid) + sid + u64(offset) + u64(length))
+
+
+def release_lockowner(clientid, owner):
+    return op("RELEASE_LOCKOWNER", owner4(clientid, owner))
+
+
 # ---- replies --------------------------------------------------------------------------------
 
 class Reader:
@@ -289,7 +382,15 @@ class OpResult:
         self.clientid = None  # EXCHANGE_ID, SETCLIENTID
         self.seqid = None     # EXCHANGE_ID
         self.verifier = None  # SETCLIENTID
-        self.sessionid = None  # CREATE_SESSION
+        self.sessionid = None  # CREATE_SESSION, SEQUENCE
+        self.stateid = None   # OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE, LOCK, LOCKU
+        self.rflags = None    # OPEN
+        self.cinfo = None     # OPEN: (atomic, before, after)
+        self.deleg = None     # OPEN: open_delegation_type4
+        self.denied = None    # LOCK, LOCKT with NFS4ERR_DENIED: (offset, length, locktype,
+                              # clientid, owner)
+        self.nslots = None    # CREATE_SESSION: the fore channel's ca_maxrequests
+        self.seq = None       # SEQUENCE: (sequenceid, slotid, highest, target, status_flags)
 
     def __repr__(self):
         return "%s:%s" % (OP_NAME.get(self.op, self.op), status_name(self.status))
@@ -309,6 +410,9 @@ class CompoundReply:
         for _ in range(self.n):
             res = OpResult(r.u32(), r.u32())
             self.results.append(res)
+            if res.status == NFS4ERR["DENIED"] and res.op in (OP["LOCK"], OP["LOCKT"]):
+                res.denied = (r.u64(), r.u64(), r.u32(), r.u64(), r.opaque())
+                continue
             if res.status != NFS4_OK:
                 # status-only results, except SETCLIENTID's CLID_INUSE
                 continue
@@ -316,8 +420,26 @@ class CompoundReply:
             if o in (OP["PUTROOTFH"], OP["PUTFH"], OP["PUTPUBFH"], OP["LOOKUP"],
                      OP["LOOKUPP"], OP["SAVEFH"], OP["RESTOREFH"], OP["RECLAIM_COMPLETE"],
                      OP["SETCLIENTID_CONFIRM"], OP["RENEW"], OP["DESTROY_SESSION"],
-                     OP["DESTROY_CLIENTID"]):
+                     OP["DESTROY_CLIENTID"], OP["RELEASE_LOCKOWNER"], OP["LOCKT"]):
                 pass
+            elif o in (OP["OPEN_CONFIRM"], OP["OPEN_DOWNGRADE"], OP["CLOSE"], OP["LOCK"],
+                       OP["LOCKU"]):
+                res.stateid = r.fixed(STATEID_SIZE)
+            elif o == OP["OPEN"]:
+                res.stateid = r.fixed(STATEID_SIZE)
+                res.cinfo = (bool(r.u32()), r.u64(), r.u64())
+                res.rflags = r.u32()
+                [r.u32() for _ in range(r.u32())]   # attrset
+                res.deleg = r.u32()
+                if res.deleg == 3:                  # OPEN_DELEGATE_NONE_EXT (4.1)
+                    if r.u32() in (1, 2):           # WND4_CONTENTION, WND4_RESOURCE
+                        r.u32()
+                elif res.deleg != 0:                # a READ or WRITE delegation
+                    self.partial = True
+                    break
+            elif o == OP["SEQUENCE"]:
+                res.sessionid = r.fixed(16)
+                res.seq = (r.u32(), r.u32(), r.u32(), r.u32(), r.u32())
             elif o == OP["GETFH"]:
                 res.fh = r.opaque()
             elif o == OP["READ"]:
@@ -339,8 +461,13 @@ class CompoundReply:
                 break
             elif o == OP["CREATE_SESSION"]:
                 res.sessionid = r.fixed(16)
-                self.partial = True
-                break
+                r.u32()   # csr_sequence
+                r.u32()   # csr_flags
+                for chan in range(2):
+                    attrs = [r.u32() for _ in range(6)]   # headerpad .. maxrequests
+                    [r.u32() for _ in range(r.u32())]     # ca_rdma_ird<1>
+                    if chan == 0:
+                        res.nslots = attrs[5]
             else:
                 self.partial = True
                 break

@@ -374,7 +374,9 @@ static void test_open40_unconfirmed_and_stale(void **state)
 	t_now += T_LEASE;
 	ops[1] = op_read(&s2);
 	assert_int_equal(t_status(0, ops, 2), NFS4ERR_EXPIRED);
-	assert_int_equal(t_status(0, ops, 2), NFS4ERR_BAD_STATEID);
+	/* and again once the state is gone: its client is gone, so still EXPIRED (RFC 7530
+	 * §9.6.3; knfsd too), not BAD_STATEID */
+	assert_int_equal(t_status(0, ops, 2), NFS4ERR_EXPIRED);
 	ops[1] = op_open(id, "owner", 1, OPEN4_SHARE_ACCESS_READ, 0, "f");
 	assert_int_equal(t_status(0, ops, 2), NFS4ERR_STALE_CLIENTID);
 	assert_int_equal(t_stats().opens, 0);
@@ -423,13 +425,13 @@ static void test_stale_stateids(void **state)
 	ops[1].nfs_argop4_u.opopen_confirm.open_stateid = s40;
 	ops[1].nfs_argop4_u.opopen_confirm.seqid = 2;
 	assert_int_equal(t_status(0, ops, 2), NFS4ERR_STALE_STATEID);
-	/* an unknown stateid of this run is BAD */
+	/* a stateid of this run whose client is unknown: EXPIRED (4.0) */
 	s40.other[0] = (char)((T_BOOT + 1) >> 24);
 	s40.other[1] = (char)((T_BOOT + 1) >> 16);
 	s40.other[2] = (char)((T_BOOT + 1) >> 8);
 	s40.other[3] = (char)(T_BOOT + 1);
 	ops[1] = op_read(&s40);
-	assert_int_equal(t_status(0, ops, 2), NFS4ERR_BAD_STATEID);
+	assert_int_equal(t_status(0, ops, 2), NFS4ERR_EXPIRED);
 
 	t_client41("c", sessid);
 	assert_int_equal(read41(sessid, 1, "f", &s41), NFS4ERR_BAD_STATEID);

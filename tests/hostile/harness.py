@@ -1,0 +1,187 @@
+"""What the raw-RPC tests share: TAP output, a raw TCP client, and sluiced on a loopback port.
+
+Used by tests/hostile/hostile.py (hostile input) and tests/hostile/state.py (NFSv4 state:
+seqid and slot replays, stateids, leases, locks, restart). Stdlib only; the message encoders
+and decoders are in rpcmsg.py next to this file.
+"""
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import rpcmsg as R
+
+IO_TIMEOUT = 20.0      # seconds for one reply (ASan builds are slower)
+START_TIMEOUT = 30.0   # seconds until the server listens
+
+
+class Tap:
+    """TAP lines: "ok N - what" or "not ok N - what", diagnostics as "#" lines."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%sok %d - %s" % ("" if cond else "not ", self.n, desc), flush=True)
+        if diag and not cond:
+            for line in str(diag).splitlines():
+                print("#   " + line, flush=True)
+        return cond
+
+    def note(self, msg):
+        print("# " + msg, flush=True)
+
+
+_XID = [0x5a000000]
+
+
+def next_xid():
+    _XID[0] = (_XID[0] + 1) & 0xffffffff
+    return _XID[0]
+
+
+# ---- a raw client -----------------------------------------------------------------------------
+
+class Closed(Exception):
+    pass
+
+
+class Client:
+    """One TCP connection. cred: the RPC credential of its calls (None: AUTH_NONE)."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT, cred=None):
+        self.cred = cred
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def _recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            try:
+                chunk = self.s.recv(n - len(buf))
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                raise Closed("connection closed by the server after %d of %d bytes" %
+                             (len(buf), n))
+            buf += chunk
+        return buf
+
+    def recv_record(self):
+        rec = b""
+        while True:
+            hdr = struct.unpack(">I", self._recv_exact(4))[0]
+            rec += self._recv_exact(hdr & 0x7fffffff)
+            if hdr & R.RECMARK_LAST:
+                return rec
+
+    def rpc(self, payload):
+        self.send(R.record(payload))
+        return R.Reply(self.recv_record())
+
+    def compound_body(self, body):
+        """Send one COMPOUND4args (already encoded) under a new xid: (Reply, CompoundReply).
+        The Reply's body is the COMPOUND4res exactly as the server sent it."""
+        xid = next_xid()
+        rep = self.rpc(R.call(xid, body, cred=self.cred))
+        if rep.xid != xid or rep.stat != R.MSG_ACCEPTED or rep.accept != R.SUCCESS:
+            raise AssertionError("COMPOUND not answered with SUCCESS: " + rep.describe())
+        return rep, R.CompoundReply(rep.body)
+
+    def compound(self, ops, minor=0, **kw):
+        return self.compound_body(R.compound(ops, minor=minor, **kw))[1]
+
+    def wait_closed(self, timeout=IO_TIMEOUT):
+        """True when the server closes the connection (EOF or reset) within timeout,
+        without sending anything first."""
+        self.s.settimeout(timeout)
+        try:
+            data = self.s.recv(4096)
+        except ConnectionResetError:
+            return True, b""
+        except socket.timeout:
+            return False, None
+        return data == b"", data
+
+
+# ---- the server -------------------------------------------------------------------------------
+
+class Server:
+    """sluiced in the background, its output in log. Either export (demo mode, listening on
+    listen) or config (a configuration file, which names the listen address)."""
+
+    def __init__(self, sluiced, log, export=None, config=None, listen="127.0.0.1:0"):
+        self.log_path = log
+        self.logf = open(log, "wb")
+        if config:
+            args = [sluiced, "-c", config]
+        else:
+            args = [sluiced, "--export", export, "-l", listen, "--log-level", "debug"]
+        self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.logf,
+                                  stderr=subprocess.STDOUT)
+        self.port = None
+        deadline = time.time() + START_TIMEOUT
+        while time.time() < deadline and self.p.poll() is None:
+            m = re.search(r"listening on .*?\bport (\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                break
+            time.sleep(0.05)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def status(self, key):
+        """A field of /proc/PID/status in KiB (VmRSS, VmHWM, VmPeak), or 0."""
+        try:
+            with open("/proc/%d/status" % self.p.pid) as f:
+                for line in f:
+                    if line.startswith(key + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def stop(self, timeout=30):
+        """SIGTERM; its exit status, or None when it had to be killed."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+                return None
+        return self.p.returncode
+
+    def kill(self):
+        """SIGKILL (a crash, as far as the server can tell) and reap it."""
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        self.logf.close()

@@ -1,0 +1,985 @@
+#!/usr/bin/env python3
+"""host.state: NFSv4 state over raw RPC -- replays, stateids, leases, locks, a restart.
+
+    state.py SLUICED
+
+Starts SLUICED with a generated configuration (lease_time and grace_time 10 s, the minimum,
+one read-write export as the pseudo-root, a state directory) on a free port of 127.0.0.1 and
+drives it as several clients at once, NFSv4.0 (RFC 7530) and NFSv4.1 (RFC 8881):
+
+  1. 4.0 seqid replay: OPEN_CONFIRM, OPEN, CLOSE, LOCK (open_to_lock_owner) and LOCKU sent a
+     second time with the same seqid under a NEW xid (so it is the open-/lock-owner's replay
+     cache that answers, not an RPC duplicate cache) get the same COMPOUND4res bytes; a seqid
+     that is neither the last nor the next one is NFS4ERR_BAD_SEQID.
+  2. 4.1 slot replay: a retried SEQUENCE (same slot and seqid, new xid) gets the same reply
+     bytes; seqid two ahead: SEQ_MISORDERED; a slot past the table: BADSLOT; an unknown
+     session: BADSESSION.
+  3. Stateids: made up, forged, of another client, older than the current one (after an
+     OPEN upgrade), of an earlier server instance (after SIGKILL and a restart on the same
+     port, export and state directory).
+  4. Leases: a 4.0 client that stays silent for longer than the lease loses its state
+     (RENEW, its stateid, its share reservation and its locks).
+  5. Byte-range locks between two clients (A on 4.0, B on 4.1): conflicts with LOCK4denied,
+     LOCKT, ranges at the end of the 64-bit space, INVAL ranges, LOCKU splitting a range,
+     RELEASE_LOCKOWNER with and without locks; share reservations (SHARE_DENIED).
+
+A grace period after a (re)start is waited out (the first OPEN or READ that is not refused
+with NFS4ERR_GRACE ends it). Every check prints one TAP line with what was expected and what
+came back; the last line is the summary "host.state: N checks, M failed". Exit 0 when all
+passed, 77 (skipped) when not root (sluiced needs open_by_handle_at), 1 otherwise (with the
+tail of the server's log). Stdlib only; encoders and decoders in rpcmsg.py, the raw client
+and the server harness in harness.py, next to this file.
+"""
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rpcmsg as R  # noqa: E402
+from harness import Client, Closed, Server, Tap  # noqa: E402
+
+LEASE = 10   # lease_time: the minimum conf/config.c allows
+GRACE = 10   # grace_time: its minimum, and it may not be shorter than lease_time
+# server/server.c sweeps expired clients every lease_time / 4 seconds; 2.5 s more for a
+# slow (ASan) build and a margin.
+SWEEP_SLACK = LEASE / 4.0 + 2.5
+GRACE_LIMIT = GRACE + 15   # how long to wait for the end of a grace period at most
+
+E = R.NFS4ERR
+OK = R.NFS4_OK
+ALL = R.UINT64_MAX   # a lock length of all ones: to the end of the file
+CRED = R.auth_sys(uid=0, gid=0, machine="host-state")   # squash = none: root
+
+tap = Tap()
+lock_failures = []   # descriptions of the failed checks that need LOCK, LOCKT, LOCKU ...
+
+
+# ---- checks -----------------------------------------------------------------------------------
+
+def names(statuses):
+    return " or ".join(R.status_name(s) for s in statuses)
+
+
+def check(cond, desc, expected, got, lock=False, diag=None):
+    """One check, one line: what was expected and what was received."""
+    if not cond and lock:
+        lock_failures.append(desc)
+    return tap.ok(cond, "%s: expected %s, got %s" % (desc, expected, got), diag)
+
+
+def result(cr, opname):
+    """The result of the last op opname in a COMPOUND reply, or None."""
+    for res in reversed(cr.results if cr else []):
+        if res.op == R.OP[opname]:
+            return res
+    return None
+
+
+def expect(cr, opname, allowed, desc, lock=False, pred=None, pred_desc=""):
+    """The result of opname has one of the statuses allowed; with pred (a function of the
+    result returning (ok, what was seen)) also that."""
+    allowed = (allowed,) if isinstance(allowed, int) else tuple(allowed)
+    res = result(cr, opname)
+    want = names(allowed) + (" " + pred_desc if pred_desc else "")
+    if res is None:
+        return check(False, desc, want, "no %s result (%s)" % (
+            opname, cr.describe() if cr else "no reply"), lock)
+    got = R.status_name(res.status)
+    ok = res.status in allowed
+    if ok and pred is not None:
+        ok, seen = pred(res)
+        got += " " + seen
+    return check(ok, desc, want, got, lock)
+
+
+def same_bytes(rep1, rep2, desc, orig, lock=False):
+    """A replay: the COMPOUND4res bytes (everything after the RPC reply header) are equal.
+    orig: (CompoundReply, op name) of the original, whose op must have succeeded (the
+    replay of a failure proves nothing)."""
+    a, b = rep1.body, rep2.body
+    res = result(orig[0], orig[1])
+    if res is None or res.status != OK:
+        return check(False, desc, "the same COMPOUND4res bytes as a successful %s" % orig[1],
+                     "the original %s failed: %s" % (orig[1], orig[0].describe()), lock)
+    if a == b:
+        return check(True, desc, "the same COMPOUND4res bytes", "%d identical bytes" % len(a),
+                     lock)
+    first = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    got = "%d and %d bytes, first difference at byte %d" % (len(a), len(b), first)
+    diag = "original: %s\nreplay:   %s\nas parsed: %s\n           %s" % (
+        a.hex(), b.hex(), R.CompoundReply(a).describe(), R.CompoundReply(b).describe())
+    return check(False, desc, "the same COMPOUND4res bytes", got, lock, diag)
+
+
+def span(offset, length):
+    """The bytes [first, last] of a lock range (length all ones: to the end of the file)."""
+    return offset, (ALL if length == ALL else offset + length - 1)
+
+
+def denied_by(holder_clientid, holder, held, asked, locktype=R.WRITE_LT):
+    """A pred for expect(): LOCK4denied names the holder's client ID and lock-owner and
+    the lock type, and a conflicting lock: a range that overlaps the one asked for and lies
+    within what the holder holds (held: (offset, length) ranges, which a server may keep
+    merged or apart), or, RFC 8881 §18.10.4, the range asked for itself."""
+    def pred(res):
+        if res.denied is None:
+            return False, "without LOCK4denied"
+        off, length, lt, cid, name = res.denied
+        seen = "denied {offset %d, length %#x, type %d, owner (%#x, %r)}" % (
+            off, length, lt, cid, name)
+        if cid != holder_clientid or name != holder or lt != locktype or length == 0:
+            return False, seen
+        first, last = span(off, length)
+        a_first, a_last = span(*asked)
+        covered, pos = True, first
+        for h_first, h_last in sorted(span(*h) for h in held):
+            if h_first <= pos <= h_last:
+                if h_last >= last:
+                    break
+                pos = h_last + 1
+        else:
+            covered = False
+        overlaps = first <= a_last and a_first <= last
+        return (off, length) == asked or (covered and overlaps), seen
+    return pred
+
+
+def stateid_pred(other=None, seqid=None):
+    def pred(res):
+        if res.stateid is None:
+            return False, "without a stateid"
+        s, o = R.stateid_seqid(res.stateid), R.stateid_other(res.stateid)
+        ok = (other is None or o == other) and (seqid is None or s == seqid)
+        return ok, "stateid seqid %d other %s" % (s, o.hex())
+    return pred
+
+
+def section_failed(name, e):
+    tap.ok(False, "%s: the section stopped early: %s: %s" % (name, type(e).__name__, e),
+           traceback.format_exc())
+
+
+# ---- clients ----------------------------------------------------------------------------------
+
+class V40:
+    """An NFSv4.0 client: one connection, one client ID (SETCLIENTID + CONFIRM)."""
+
+    def __init__(self, port, name):
+        self.port = port
+        self.name = name
+        self.verifier = os.urandom(8)
+        self.cid = None
+        self.c = Client(port, cred=CRED)
+
+    def reconnect(self, port):
+        self.c.close()
+        self.c = Client(port, cred=CRED)
+
+    def close(self):
+        self.c.close()
+
+    def body(self, ops):
+        return R.compound(ops, minor=0, tag=b"state40")
+
+    def send(self, body):
+        return self.c.compound_body(body)
+
+    def call(self, ops):
+        return self.send(self.body(ops))[1]
+
+    def setclientid(self):
+        """SETCLIENTID and SETCLIENTID_CONFIRM; the CONFIRM's reply (or the failed one)."""
+        cr = self.call([R.setclientid(self.verifier, self.name.encode())])
+        res = result(cr, "SETCLIENTID")
+        if res is None or res.status != OK:
+            return cr
+        self.cid = res.clientid
+        return self.call([R.setclientid_confirm(res.clientid, res.verifier)])
+
+    def open(self, name, owner, seqid, access=R.SHARE_ACCESS_READ, deny=R.SHARE_DENY_NONE):
+        return self.call([R.putrootfh(), R.open_(name, owner, self.cid, seqid, access, deny),
+                          R.getfh()])
+
+    def open_confirmed(self, name, owner, seqid, access=R.SHARE_ACCESS_READ,
+                       deny=R.SHARE_DENY_NONE):
+        """OPEN by a new open-owner and its OPEN_CONFIRM (seqid + 1): (stateid, fh), or
+        raises with what went wrong."""
+        cr = self.open(name, owner, seqid, access, deny)
+        res, fh = result(cr, "OPEN"), result(cr, "GETFH")
+        if res is None or res.status != OK or fh is None:
+            raise AssertionError("OPEN %s: %s" % (name, cr.describe()))
+        sid = res.stateid
+        if res.rflags & R.OPEN4_RESULT_CONFIRM:
+            cr = self.call([R.putfh(fh.fh), R.open_confirm(sid, seqid + 1)])
+            res = result(cr, "OPEN_CONFIRM")
+            if res is None or res.status != OK:
+                raise AssertionError("OPEN_CONFIRM %s: %s" % (name, cr.describe()))
+            sid = res.stateid
+        return sid, fh.fh
+
+    def renew(self):
+        return self.call([R.renew(self.cid)])
+
+
+class V41:
+    """An NFSv4.1 client: one connection, EXCHANGE_ID, CREATE_SESSION, RECLAIM_COMPLETE
+    (RFC 8881 §18.51.3: before its first non-reclaim OPEN or LOCK). Tracks the seqid of
+    each slot it uses."""
+
+    def __init__(self, port, name):
+        self.port = port
+        self.name = name
+        self.c = Client(port, cred=CRED)
+        self.cid = None
+        self.sessionid = None
+        self.nslots = None
+        self.slots = {}
+        self.setup = []   # (what, CompoundReply) of the three steps
+
+    def start(self):
+        cr = self.call_plain([R.exchange_id(owner=self.name.encode(), verifier=os.urandom(8))])
+        self.setup.append(("EXCHANGE_ID", cr))
+        res = result(cr, "EXCHANGE_ID")
+        if res is None or res.status != OK:
+            return False
+        self.cid = res.clientid
+        cr = self.call_plain([R.create_session(self.cid, res.seqid)])
+        self.setup.append(("CREATE_SESSION", cr))
+        res = result(cr, "CREATE_SESSION")
+        if res is None or res.status != OK:
+            return False
+        self.sessionid, self.nslots = res.sessionid, res.nslots
+        cr = self.call([R.reclaim_complete()])
+        self.setup.append(("RECLAIM_COMPLETE", cr))
+        res = result(cr, "RECLAIM_COMPLETE")
+        return res is not None and res.status == OK
+
+    def reconnect(self, port):
+        self.c.close()
+        self.c = Client(port, cred=CRED)
+
+    def close(self):
+        self.c.close()
+
+    def call_plain(self, ops):
+        return self.c.compound(ops, minor=1, tag=b"state41")
+
+    def body(self, ops, slot=0, seqid=None, cachethis=False, sessionid=None):
+        """SEQUENCE + ops; seqid None: the slot's next one (and the slot moves on)."""
+        if seqid is None:
+            seqid = self.slots.get(slot, 0) + 1
+            self.slots[slot] = seqid
+        seq = R.sequence(sessionid or self.sessionid, seqid, slot, 0, cachethis)
+        return R.compound([seq] + list(ops), minor=1, tag=b"state41")
+
+    def send(self, body):
+        return self.c.compound_body(body)
+
+    def call(self, ops, **kw):
+        return self.send(self.body(ops, **kw))[1]
+
+    def open(self, name, owner, access=R.SHARE_ACCESS_READ, deny=R.SHARE_DENY_NONE):
+        return self.call([R.putrootfh(), R.open_(name, owner, self.cid, 0, access, deny),
+                          R.getfh()])
+
+    def renew(self):
+        return self.call([])
+
+
+class Locks41:
+    """A 4.1 lock-owner on one open file. Its lock stateid, once it has one, is kept current
+    from every LOCK and LOCKU reply (RFC 8881 §8.2.2: each change bumps the seqid and an
+    older one is OLD_STATEID); 4.1 ignores the seqids (§18.10.3), they go as 0."""
+
+    def __init__(self, v, fh, open_sid, name):
+        self.v, self.fh, self.open_sid, self.name = v, fh, open_sid, name
+        self.sid = None
+
+    def lock(self, locktype, offset, length):
+        if self.sid:
+            op = R.lock(locktype, offset, length, exist=(self.sid, 0))
+        else:
+            op = R.lock(locktype, offset, length,
+                        new=(0, self.open_sid, 0, self.v.cid, self.name))
+        return self._run(op, "LOCK")
+
+    def locku(self, offset, length):
+        return self._run(R.locku(self.sid or self.open_sid, 0, offset, length), "LOCKU")
+
+    def lockt(self, locktype, offset, length):
+        return self.v.call([R.putfh(self.fh), R.lockt(locktype, offset, length, self.v.cid,
+                                                      self.name)])
+
+    def _run(self, op, name):
+        cr = self.v.call([R.putfh(self.fh), op])
+        res = result(cr, name)
+        if res is not None and res.status == OK and res.stateid:
+            self.sid = res.stateid
+        return cr
+
+
+def start_v41(port, name, what):
+    """A 4.1 client with its session; one check that it got there."""
+    v = V41(port, name)
+    ok = v.start()
+    check(ok, "%s: EXCHANGE_ID, CREATE_SESSION, RECLAIM_COMPLETE" % what, "NFS4_OK each",
+          ", ".join("%s %s" % (w, R.status_name(result(cr, w).status) if result(cr, w)
+                               else cr.describe()) for w, cr in v.setup))
+    if not ok:
+        raise AssertionError("no 4.1 session for %s" % name)
+    return v
+
+
+def start_v40(port, name, what):
+    v = V40(port, name)
+    cr = v.setclientid()
+    res = result(cr, "SETCLIENTID_CONFIRM")
+    ok = res is not None and res.status == OK
+    check(ok, "%s: SETCLIENTID, SETCLIENTID_CONFIRM" % what, "NFS4_OK",
+          R.status_name(res.status) if res else cr.describe())
+    if not ok:
+        raise AssertionError("no 4.0 client ID for %s" % name)
+    return v
+
+
+def lookup_fh(v, name):
+    cr = v.call([R.putrootfh(), R.lookup(name), R.getfh()])
+    res = result(cr, "GETFH")
+    if res is None or res.status != OK:
+        raise AssertionError("LOOKUP %s: %s" % (name, cr.describe()))
+    return res.fh
+
+
+def read_ops(fh, sid):
+    return [R.putfh(fh), R.read(0, 16, sid)]
+
+
+def pause(seconds, keep):
+    """Sleep, renewing the leases of the clients in keep every 2 s (RENEW for 4.0, a
+    SEQUENCE alone for 4.1: RFC 7530 §9.5, RFC 8881 §8.3)."""
+    end = time.time() + seconds
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            return
+        time.sleep(min(2.0, left))
+        for v in keep:
+            v.renew()
+
+
+def wait_grace_end(port, what):
+    """Wait until the server is out of its grace period: a non-reclaim OPEN and a READ
+    (RFC 7530 §9.6.2, RFC 8881 §8.4.2: both refused with NFS4ERR_GRACE during it) are
+    served. The seconds waited, or None when it did not end within GRACE_LIMIT."""
+    t0 = time.time()
+    v = V41(port, "host-state-grace-probe-%d" % int(t0 * 1000))
+    if not v.start():
+        tap.note("%s: the grace probe got no session: %s" % (
+            what, "; ".join("%s %s" % (w, cr.describe()) for w, cr in v.setup)))
+        v.close()
+        return None
+    n = 0
+    try:
+        while True:
+            n += 1
+            cr = v.open("probe.bin", "probe-%d" % n)
+            o = result(cr, "OPEN")
+            if o is not None and o.status == OK:
+                v.call([R.putfh(result(cr, "GETFH").fh), R.close(o.stateid)])
+            cr2 = v.call([R.putrootfh(), R.lookup("probe.bin"), R.read(0, 1)])
+            rd = result(cr2, "READ")
+            grace = (o is not None and o.status == E["GRACE"]) or \
+                (rd is not None and rd.status == E["GRACE"])
+            if not grace:
+                waited = time.time() - t0
+                if n > 1:
+                    tap.note("%s: grace period over after %.1f s" % (what, waited))
+                return waited
+            if time.time() - t0 > GRACE_LIMIT:
+                return None
+            time.sleep(1.0)
+    finally:
+        # the probe leaves nothing behind (RFC 8881 §18.37, §18.50)
+        try:
+            v.call_plain([R.destroy_session(v.sessionid)])
+            v.call_plain([R.destroy_clientid(v.cid)])
+        except (OSError, Closed, ValueError, AssertionError):
+            pass
+        v.close()
+
+
+# ---- 1. NFSv4.0 seqid replay ------------------------------------------------------------------
+
+def seqid40(ctx):
+    """RFC 7530 §9.1.7 (sequencing of lock requests), §9.1.8 (recovery from replayed
+    requests): the server keeps the last seqid of each open-owner and its reply; a request
+    with that seqid again gets that reply, anything but the last and the next is
+    NFS4ERR_BAD_SEQID."""
+    what = "4.0 seqid"
+    a = start_v40(ctx["port"], "host-state-A40", what)
+    ctx["close"].append(a)
+    # RFC 7530 §9.1.11 (use of OPEN_CONFIRM): a new open-owner's first seqid may be any value
+    s = 7
+    cr = a.open("replay.bin", "A40-open", s, R.SHARE_ACCESS_READ)
+    expect(cr, "OPEN", OK, "%s: OPEN by a new open-owner (seqid %d)" % (what, s),
+           pred=lambda r: (bool(r.rflags & R.OPEN4_RESULT_CONFIRM), "rflags %#x" % r.rflags),
+           pred_desc="with OPEN4_RESULT_CONFIRM (RFC 7530 §16.16, §16.18)")
+    sid0, fh = result(cr, "OPEN").stateid, result(cr, "GETFH").fh
+
+    s += 1
+    body = a.body([R.putfh(fh), R.open_confirm(sid0, s)])
+    rep1, cr1 = a.send(body)
+    expect(cr1, "OPEN_CONFIRM", OK, "%s: OPEN_CONFIRM (seqid %d)" % (what, s),
+           pred=stateid_pred(R.stateid_other(sid0), R.stateid_seqid(sid0) + 1),
+           pred_desc="with the OPEN's stateid, seqid + 1")
+    sid1 = result(cr1, "OPEN_CONFIRM").stateid
+    rep2, cr2 = a.send(body)
+    same_bytes(rep1, rep2, "%s: OPEN_CONFIRM sent again (same seqid, new xid)" % what,
+               (cr1, "OPEN_CONFIRM"))
+
+    # An OPEN upgrade by the same open-owner keeps "other" and bumps the seqid (RFC 7530
+    # §9.1.4.2 / §16.16.5); its replay gets the stored reply.
+    s += 1
+    body = a.body([R.putrootfh(), R.open_("replay.bin", "A40-open", a.cid, s,
+                                          R.SHARE_ACCESS_BOTH), R.getfh()])
+    rep1, cr1 = a.send(body)
+    expect(cr1, "OPEN", OK, "%s: OPEN upgrade READ -> BOTH (seqid %d)" % (what, s),
+           pred=stateid_pred(R.stateid_other(sid1), R.stateid_seqid(sid1) + 1),
+           pred_desc="with the same other, seqid + 1")
+    sid2 = result(cr1, "OPEN").stateid
+    rep2, cr2 = a.send(body)
+    same_bytes(rep1, rep2, "%s: the OPEN upgrade sent again (same seqid, new xid)" % what,
+               (cr1, "OPEN"))
+
+    # RFC 7530 §9.1.4.4 (stateid lifetime and validation): a seqid below the current one is
+    # OLD_STATEID, one above it BAD_STATEID.
+    expect(a.call(read_ops(fh, sid1)), "READ", E["OLD_STATEID"],
+           "stateid: 4.0 READ with the open stateid of before the upgrade (seqid %d < %d)" %
+           (R.stateid_seqid(sid1), R.stateid_seqid(sid2)))
+    expect(a.call(read_ops(fh, sid2)), "READ", OK,
+           "stateid: 4.0 READ with the current open stateid")
+    expect(a.call(read_ops(fh, R.stateid_with_seqid(sid2, R.stateid_seqid(sid2) + 1))),
+           "READ", E["BAD_STATEID"],
+           "stateid: 4.0 READ with a stateid seqid above the current one")
+
+    # Neither the last seqid (s) nor the next (s + 1): BAD_SEQID, and the seqid stays.
+    for bad in (s + 2, s - 1):
+        cr = a.open("replay.bin", "A40-open", bad, R.SHARE_ACCESS_BOTH)
+        expect(cr, "OPEN", E["BAD_SEQID"],
+               "%s: OPEN with seqid %d (the last is %d, the next %d)" % (what, bad, s, s + 1))
+
+    s += 1
+    body = a.body([R.putfh(fh), R.close(sid2, s)])
+    rep1, cr1 = a.send(body)
+    expect(cr1, "CLOSE", OK, "%s: CLOSE (seqid %d)" % (what, s))
+    rep2, cr2 = a.send(body)
+    same_bytes(rep1, rep2, "%s: CLOSE sent again (same seqid, new xid)" % what, (cr1, "CLOSE"))
+    # RFC 7530 §9.1.4.4: a stateid that designates no state any more is BAD_STATEID
+    expect(a.call(read_ops(fh, sid2)), "READ", E["BAD_STATEID"],
+           "stateid: 4.0 READ with the stateid of a closed open")
+
+
+# ---- 2. NFSv4.1 slots -------------------------------------------------------------------------
+
+def slots41(ctx):
+    """RFC 8881 §2.10.6 (exactly once semantics) and §18.46.3 (SEQUENCE)."""
+    what = "4.1 slot"
+    v = start_v41(ctx["port"], "host-state-S41", what)
+    ctx["close"].append(v)
+    check(v.nslots is not None and v.nslots >= 1, "%s: CREATE_SESSION grants slots" % what,
+          "ca_maxrequests >= 1", v.nslots)
+
+    # §2.10.6.1.1: a retry (same slot, same seqid) of a request whose reply was cached
+    # (sa_cachethis) gets that reply.
+    body = v.body([R.putrootfh(), R.getattr_(R.FATTR4_TYPE, R.FATTR4_SIZE)], cachethis=True)
+    rep1, cr1 = v.send(body)
+    expect(cr1, "GETATTR", OK, "%s: SEQUENCE + PUTROOTFH + GETATTR, cachethis" % what)
+    rep2, cr2 = v.send(body)
+    same_bytes(rep1, rep2, "%s: SEQUENCE + PUTROOTFH + GETATTR sent again (same slot and "
+               "seqid, new xid)" % what, (cr1, "GETATTR"))
+
+    body = v.body([R.putrootfh(), R.open_("slot.bin", "S41-open", v.cid, 0),
+                   R.getfh()], cachethis=True)
+    rep1, cr1 = v.send(body)
+    expect(cr1, "OPEN", OK, "%s: SEQUENCE + OPEN, cachethis" % what)
+    rep2, cr2 = v.send(body)
+    same_bytes(rep1, rep2, "%s: SEQUENCE + OPEN sent again (same slot and seqid, new xid)" %
+               what, (cr1, "OPEN"))
+    o = result(cr1, "OPEN")
+    if o is not None and o.status == OK:
+        # the replay was answered from the cache, not run again: the next OPEN of the same
+        # open-owner is the first upgrade (stateid seqid 2, RFC 8881 §8.2.2)
+        cr = v.open("slot.bin", "S41-open")
+        expect(cr, "OPEN", OK, "%s: the OPEN after the replayed one" % what,
+               pred=stateid_pred(R.stateid_other(o.stateid), R.stateid_seqid(o.stateid) + 1),
+               pred_desc="with seqid %d (the replay did not open again)" %
+               (R.stateid_seqid(o.stateid) + 1))
+
+    # §2.10.6.1.3 / §18.46.3: a retry whose reply was not to be cached: the reply again, or
+    # NFS4ERR_RETRY_UNCACHED_REP.
+    body = v.body([R.putrootfh(), R.getattr_(R.FATTR4_TYPE)], cachethis=False)
+    rep1, cr1 = v.send(body)
+    rep2, cr2 = v.send(body)
+    sq = result(cr2, "SEQUENCE")
+    check(rep1.body == rep2.body or (sq is not None and sq.status == E["RETRY_UNCACHED_REP"]),
+          "%s: retry of a request sent without cachethis" % what,
+          "the same bytes or SEQUENCE NFS4ERR_RETRY_UNCACHED_REP",
+          "the same bytes" if rep1.body == rep2.body else cr2.describe())
+
+    # §18.46.3: a seqid that is neither the slot's last nor last + 1: SEQ_MISORDERED, and
+    # the slot stays where it was.
+    last = v.slots[0]
+    for bad, why in ((last + 2, "two ahead of"), (last - 1, "one behind")):
+        cr = v.call([R.putrootfh()], seqid=bad)
+        expect(cr, "SEQUENCE", E["SEQ_MISORDERED"],
+               "%s: SEQUENCE with seqid %d, %s the slot's %d" % (what, bad, why, last))
+    expect(v.call([R.putrootfh()]), "SEQUENCE", OK,
+           "%s: then the slot's next seqid (%d) is served" % (what, last + 1))
+
+    # §18.46.3: a slot ID past the highest one the server gave out: BADSLOT
+    if v.nslots is not None:
+        for slot in (v.nslots, 0xffffffff):
+            expect(v.call([R.putrootfh()], slot=slot, seqid=1), "SEQUENCE", E["BADSLOT"],
+                   "%s: SEQUENCE on slot %d (the session has %d slots)" % (what, slot,
+                                                                          v.nslots))
+    # §18.46.3, §2.10.3: a session ID the server does not know
+    expect(v.call([R.putrootfh()], seqid=1, sessionid=os.urandom(16)), "SEQUENCE",
+           E["BADSESSION"], "%s: SEQUENCE with a made-up session ID" % what)
+
+
+# ---- 3. stateids ------------------------------------------------------------------------------
+
+def forged(sid):
+    """A stateid the server never issued: a real one with bytes 8..11 of its "other"
+    inverted (what the server uses to recognise its own instance is left alone)."""
+    other = bytearray(R.stateid_other(sid))
+    for i in range(8, 12):
+        other[i] ^= 0xff
+    return R.stateid(R.stateid_seqid(sid), bytes(other))
+
+
+def stateids(ctx):
+    """RFC 7530 §9.1.4.4 and RFC 8881 §8.2.4 (stateid lifetime and validation)."""
+    what = "stateid"
+    port = ctx["port"]
+    a = start_v40(port, "host-state-sid40", what + " 4.0")
+    ctx["close"].append(a)
+    sid_a, fh = a.open_confirmed("data.bin", "sid40-open", 0)
+    b = start_v41(port, "host-state-sid41", what + " 4.1")
+    ctx["close"].append(b)
+
+    made_up = R.stateid(1, os.urandom(12))
+    # A made-up "other" cannot be told from one of an earlier server instance, which 4.0
+    # reports as NFS4ERR_STALE_STATEID (RFC 7530 §9.1.4.4, §13.1.5); 4.1 has no stale
+    # stateids, the session shows the restart (RFC 8881 §15.1.16.5).
+    expect(a.call(read_ops(fh, made_up)), "READ", (E["BAD_STATEID"], E["STALE_STATEID"]),
+           "%s: 4.0 READ with a made-up stateid (random other)" % what)
+    expect(b.call(read_ops(fh, made_up)), "READ", E["BAD_STATEID"],
+           "%s: 4.1 READ with a made-up stateid (random other)" % what)
+    expect(a.call(read_ops(fh, forged(sid_a))), "READ", E["BAD_STATEID"],
+           "%s: 4.0 READ with a forged stateid (a real one, 4 bytes of other inverted)" % what)
+    # RFC 8881 §8.2.4: a stateid is valid only for the client (the session) that got it
+    expect(b.call(read_ops(fh, sid_a)), "READ", E["BAD_STATEID"],
+           "%s: 4.1 READ with the open stateid of another client" % what)
+
+    # RFC 8881 §8.2.2, §8.2.4: an OPEN upgrade bumps the seqid; the older one is
+    # OLD_STATEID, seqid 0 means the current one, a seqid ahead is BAD_STATEID.
+    cr = b.open("data.bin", "sid41-open", R.SHARE_ACCESS_READ)
+    o1 = result(cr, "OPEN")
+    expect(cr, "OPEN", OK, "%s: 4.1 OPEN for READ" % what)
+    cr = b.open("data.bin", "sid41-open", R.SHARE_ACCESS_BOTH)
+    expect(cr, "OPEN", OK, "%s: 4.1 OPEN upgrade to BOTH" % what,
+           pred=stateid_pred(R.stateid_other(o1.stateid), R.stateid_seqid(o1.stateid) + 1),
+           pred_desc="with the same other, seqid + 1")
+    cur = result(cr, "OPEN").stateid
+    expect(b.call(read_ops(fh, o1.stateid)), "READ", E["OLD_STATEID"],
+           "%s: 4.1 READ with the open stateid of before the upgrade" % what)
+    expect(b.call(read_ops(fh, R.stateid_with_seqid(cur, 0))), "READ", OK,
+           "%s: 4.1 READ with seqid 0 (the current one, RFC 8881 §8.2.2)" % what)
+    expect(b.call(read_ops(fh, R.stateid_with_seqid(cur, R.stateid_seqid(cur) + 1))), "READ",
+           E["BAD_STATEID"], "%s: 4.1 READ with a stateid seqid above the current one" % what)
+    expect(b.call(read_ops(fh, forged(cur))), "READ", E["BAD_STATEID"],
+           "%s: 4.1 READ with a forged stateid (a real one, 4 bytes of other inverted)" % what)
+
+
+# ---- 4. locks and share reservations ----------------------------------------------------------
+
+def locks(ctx):
+    """Byte-range locks (RFC 7530 §9.2-9.4, §16.10-16.12, §16.37; RFC 8881 §18.10-18.12)
+    between client A (4.0) and client B (4.1), and share reservations (RFC 7530 §9.9,
+    RFC 8881 §9.7). B stays for the lease and restart sections."""
+    what = "lock"
+    port = ctx["port"]
+    a = start_v40(port, "host-state-lockA", what + " A (4.0)")
+    ctx["close"].append(a)
+    b = start_v41(port, "host-state-lockB", what + " B (4.1)")
+    ctx["B"] = b
+    A_LOCK, B1, B2 = b"A-lock", b"B-lock-1", b"B-lock-2"
+
+    os_a, fh = a.open_confirmed("locks.bin", "A-open", 0, R.SHARE_ACCESS_BOTH)
+    aseq = 1   # the open-owner's last seqid (OPEN 0, OPEN_CONFIRM 1)
+    cr = b.open("locks.bin", "B-open", R.SHARE_ACCESS_BOTH)
+    expect(cr, "OPEN", OK, "%s: B opens the same file" % what)
+    os_b = result(cr, "OPEN").stateid
+
+    # A: WRITE_LT [0, 100) by a new lock-owner (open_to_lock_owner4: the open-owner's next
+    # seqid, the lock-owner's first, which is 0: RFC 7530 §9.1.7). Sent twice: the second
+    # is a replay of both seqids and gets the stored reply (RFC 7530 §9.1.8).
+    aseq += 1
+    lseq = 0
+    body = a.body([R.putfh(fh), R.lock(R.WRITE_LT, 0, 100,
+                                       new=(aseq, os_a, lseq, a.cid, A_LOCK))])
+    rep1, cr1 = a.send(body)
+    expect(cr1, "LOCK", OK, "%s: A LOCK WRITE_LT [0, 100) (4.0, new lock-owner)" % what,
+           lock=True)
+    ls_a = result(cr1, "LOCK").stateid if result(cr1, "LOCK") else None
+    rep2, cr2 = a.send(body)
+    same_bytes(rep1, rep2, "%s: A's LOCK (open_to_lock_owner) sent again (same seqids, new "
+               "xid)" % what, (cr1, "LOCK"), lock=True)
+
+    # B: the range overlaps A's: DENIED with A's lock in LOCK4denied (RFC 8881 §18.10.3:
+    # the conflicting lock's owner, offset and length, the clientid set; §18.10.4: when the
+    # server cannot tell the range, the one asked for).
+    b1 = Locks41(b, fh, os_b, B1)
+    expect(b1.lock(R.WRITE_LT, 50, 10), "LOCK", E["DENIED"],
+           "%s: B LOCK WRITE_LT [50, 10) over A's [0, 100)" % what, lock=True,
+           pred=denied_by(a.cid, A_LOCK, [(0, 100)], (50, 10)),
+           pred_desc="naming A's lock-owner, WRITE_LT, [0, 100)")
+    expect(b1.lockt(R.READ_LT, 200, 10), "LOCKT", OK,
+           "%s: B LOCKT READ_LT [200, 10), outside A's range" % what, lock=True)
+    expect(b1.lockt(R.WRITE_LT, 90, 20), "LOCKT", E["DENIED"],
+           "%s: B LOCKT WRITE_LT [90, 20)" % what, lock=True,
+           pred=denied_by(a.cid, A_LOCK, [(0, 100)], (90, 20)),
+           pred_desc="naming A's lock-owner, WRITE_LT, [0, 100)")
+
+    # A unlocks the middle [40, 60): its lock splits in two (POSIX semantics; RFC 7530
+    # §16.12.5 allows LOCK_RANGE only to servers without sub-range support). LOCKU sent
+    # twice: the second is a replay (RFC 7530 §9.1.8).
+    lseq += 1
+    body = a.body([R.putfh(fh), R.locku(ls_a or os_a, lseq, 40, 20)])
+    rep1, cr1 = a.send(body)
+    expect(cr1, "LOCKU", OK, "%s: A LOCKU [40, 20) inside its [0, 100)" % what, lock=True,
+           pred=stateid_pred(R.stateid_other(ls_a) if ls_a else None),
+           pred_desc="with its lock stateid")
+    if result(cr1, "LOCKU") and result(cr1, "LOCKU").stateid:
+        ls_a = result(cr1, "LOCKU").stateid
+    rep2, cr2 = a.send(body)
+    same_bytes(rep1, rep2, "%s: A's LOCKU sent again (same seqid, new xid)" % what,
+               (cr1, "LOCKU"), lock=True)
+
+    b2 = Locks41(b, fh, os_b, B2)
+    expect(b2.lock(R.WRITE_LT, 40, 20), "LOCK", OK,
+           "%s: B LOCK WRITE_LT [40, 20), the part A unlocked" % what, lock=True)
+    for off in (0, 60):
+        expect(b2.lock(R.WRITE_LT, off, 10), "LOCK", E["DENIED"],
+               "%s: B LOCK WRITE_LT [%d, 10), still A's" % (what, off), lock=True,
+               pred=denied_by(a.cid, A_LOCK, [(0, 40), (60, 40)], (off, 10)),
+               pred_desc="naming A's lock-owner, WRITE_LT, [0, 40) or [60, 100)")
+
+    # RFC 7530 §9.1.7: a lock seqid two ahead is BAD_SEQID (and does not advance it)
+    cr = a.call([R.putfh(fh), R.lock(R.WRITE_LT, 0, 10, exist=(ls_a or os_a, lseq + 2))])
+    expect(cr, "LOCK", E["BAD_SEQID"], "%s: A LOCK with a lock seqid two ahead (%d, the last "
+           "is %d)" % (what, lseq + 2, lseq), lock=True)
+
+    # RFC 7530 §16.37.4: RELEASE_LOCKOWNER of an owner that holds locks: LOCKS_HELD
+    cr = a.call([R.release_lockowner(a.cid, A_LOCK)])
+    expect(cr, "RELEASE_LOCKOWNER", E["LOCKS_HELD"],
+           "%s: RELEASE_LOCKOWNER while A holds [0, 40) and [60, 100)" % what, lock=True)
+    for off, length in ((0, 40), (60, 40)):
+        lseq += 1
+        cr = a.call([R.putfh(fh), R.locku(ls_a or os_a, lseq, off, length)])
+        expect(cr, "LOCKU", OK, "%s: A LOCKU [%d, %d)" % (what, off, length), lock=True)
+        if result(cr, "LOCKU") and result(cr, "LOCKU").stateid:
+            ls_a = result(cr, "LOCKU").stateid
+    cr = a.call([R.release_lockowner(a.cid, A_LOCK)])
+    expect(cr, "RELEASE_LOCKOWNER", OK, "%s: RELEASE_LOCKOWNER once A holds no locks" % what,
+           lock=True)
+    expect(b2.lock(R.WRITE_LT, 0, 100), "LOCK", OK,
+           "%s: B LOCK WRITE_LT [0, 100) after A unlocked" % what, lock=True)
+    expect(b2.locku(0, ALL), "LOCKU", OK, "%s: B LOCKU [0, end of file)" % what, lock=True)
+
+    # -- the ends of the 64-bit range (B, a file and lock-owner of its own) ------------
+    # RFC 8881 §18.10.3, RFC 7530 §16.10.4: length all ones locks to the end of the file;
+    # NFS4ERR_INVAL for a length of 0, and for a length that is not all ones and that,
+    # added to the offset, exceeds NFS4_UINT64_MAX. So [2^64-2, 1) is the highest one-byte
+    # range there is, and the byte at 2^64-1 is locked as [2^64-1, all ones), not as
+    # [2^64-1, 1) (offset + length = 2^64 exceeds the maximum).
+    cr = b.open("range.bin", "B-ropen", R.SHARE_ACCESS_BOTH)
+    expect(cr, "OPEN", OK, "%s: B opens range.bin" % what)
+    os_r, fh_r = result(cr, "OPEN").stateid, result(cr, "GETFH").fh
+    BR = b"B-range"
+    br = Locks41(b, fh_r, os_r, BR)
+    expect(br.lock(R.WRITE_LT, ALL - 1, 1), "LOCK", OK,
+           "%s: B LOCK WRITE_LT offset 2^64-2 length 1" % what, lock=True)
+    for off, length, want, why in (
+            (ALL, ALL, OK, "offset 2^64-1 length all ones (the last byte)"),
+            (10, ALL, OK, "offset 10 length all ones (to the end of the file)"),
+            (ALL, 1, E["INVAL"], "offset 2^64-1 length 1 (offset + length = 2^64)"),
+            (ALL, 2, E["INVAL"], "offset 2^64-1 length 2 (offset + length overflows)"),
+            (2**63, 2**63, E["INVAL"], "offset 2^63 length 2^63 (offset + length = 2^64)"),
+            (0, 0, E["INVAL"], "length 0"),
+            (100, 0, E["INVAL"], "offset 100 length 0")):
+        expect(br.lock(R.WRITE_LT, off, length), "LOCK", want,
+               "%s: B LOCK WRITE_LT %s" % (what, why), lock=True)
+    for off, length, why in ((0, 0, "length 0"), (ALL, 2, "offset 2^64-1 length 2")):
+        expect(b.call([R.putfh(fh_r), R.lockt(R.WRITE_LT, off, length, b.cid, b"B-test")]),
+               "LOCKT", E["INVAL"], "%s: LOCKT %s (the ranges of LOCK, RFC 8881 §18.11.3)" %
+               (what, why), lock=True)
+    # A (4.0) sees B's lock at the top of the range; RFC 8881 §18.10.3: the clientid in
+    # LOCK4denied is the one of the client that holds the lock.
+    fh_r40 = lookup_fh(a, "range.bin")
+    cr = a.call([R.putfh(fh_r40), R.lockt(R.WRITE_LT, ALL - 1, 1, a.cid, b"A-test")])
+    expect(cr, "LOCKT", E["DENIED"], "%s: A LOCKT WRITE_LT [2^64-2, 1)" % what, lock=True,
+           pred=denied_by(b.cid, BR, [(10, ALL)], (ALL - 1, 1)),
+           pred_desc="naming B's client ID and lock-owner")
+    expect(br.locku(0, ALL), "LOCKU", OK, "%s: B LOCKU [0, end of file) of range.bin" % what,
+           lock=True)
+
+    # -- share reservations -------------------------------------------------------------
+    # RFC 7530 §9.9, RFC 8881 §9.7: an OPEN whose access another open denies, or whose
+    # deny covers another open's access, is NFS4ERR_SHARE_DENIED.
+    sw = "share"
+    os_s, fh_s = a.open_confirmed("share.bin", "A-share", 0, R.SHARE_ACCESS_BOTH,
+                                  R.SHARE_DENY_WRITE)
+    expect(b.open("share.bin", "B-share", R.SHARE_ACCESS_WRITE), "OPEN", E["SHARE_DENIED"],
+           "%s: B OPEN for WRITE while A's open denies WRITE" % sw)
+    expect(b.open("share.bin", "B-share", R.SHARE_ACCESS_READ, R.SHARE_DENY_READ), "OPEN",
+           E["SHARE_DENIED"], "%s: B OPEN for READ denying READ while A reads" % sw)
+    expect(b.open("share.bin", "B-share", R.SHARE_ACCESS_READ), "OPEN", OK,
+           "%s: B OPEN for READ, denying nothing" % sw)
+    expect(a.call([R.putfh(fh_s), R.close(os_s, 2)]), "CLOSE", OK, "%s: A CLOSE" % sw)
+    expect(b.open("share.bin", "B-share", R.SHARE_ACCESS_WRITE), "OPEN", OK,
+           "%s: B OPEN for WRITE once A closed" % sw)
+
+
+# ---- 5. an expired lease ----------------------------------------------------------------------
+
+def lease(ctx):
+    """A 4.0 client C holds an open (denying WRITE) and a lock, then stays silent for longer
+    than the lease (plus the server's sweep interval) while B keeps renewing."""
+    what = "lease"
+    port = ctx["port"]
+    b = ctx.get("B") or start_v41(port, "host-state-leaseB", what + " B (4.1)")
+    ctx["B"] = b
+    c = start_v40(port, "host-state-C-silent", what + " C (4.0)")
+    ctx["close"].append(c)
+    os_c, fh = c.open_confirmed("expire.bin", "C-open", 0, R.SHARE_ACCESS_BOTH,
+                                R.SHARE_DENY_WRITE)
+    cr = c.call([R.putfh(fh), R.lock(R.WRITE_LT, 0, ALL, new=(2, os_c, 0, c.cid, b"C-lock"))])
+    expect(cr, "LOCK", OK, "%s: C LOCK WRITE_LT [0, end of file)" % what, lock=True)
+
+    expect(b.open("expire.bin", "B-exp", R.SHARE_ACCESS_WRITE), "OPEN", E["SHARE_DENIED"],
+           "%s: B OPEN for WRITE while C's open denies WRITE" % what)
+    cr = b.open("expire.bin", "B-exp", R.SHARE_ACCESS_READ)
+    expect(cr, "OPEN", OK, "%s: B OPEN for READ" % what)
+    os_b = result(cr, "OPEN").stateid
+    expect(Locks41(b, fh, os_b, b"B-exp-1").lock(R.READ_LT, 0, 10), "LOCK", E["DENIED"],
+           "%s: B LOCK READ_LT [0, 10) while C holds the file" % what, lock=True,
+           pred=denied_by(c.cid, b"C-lock", [(0, ALL)], (0, 10)),
+           pred_desc="naming C's lock-owner, WRITE_LT, [0, end of file)")
+    expect(c.call(read_ops(fh, os_c)), "READ", OK, "%s: C READ with its open stateid" % what)
+
+    wait = LEASE + SWEEP_SLACK
+    tap.note("%s: C stays silent for %.1f s (lease %d s + the sweep), B renews" % (
+        what, wait, LEASE))
+    pause(wait, [b])
+
+    # RFC 7530 §9.6.3 (network partitions and recovery): when a client whose lease ran out
+    # reaches the server again, "all I/O submitted by the client with the now invalid
+    # stateids will fail with the server returning the error NFS4ERR_EXPIRED". Its client
+    # ID: NFS4ERR_EXPIRED too, or NFS4ERR_STALE_CLIENTID from a server that released it
+    # (§9.1.2; both are errors of RENEW, §16.28).
+    expect(c.call([R.renew(c.cid)]), "RENEW", (E["EXPIRED"], E["STALE_CLIENTID"]),
+           "%s: C RENEW after %.1f s of silence" % (what, wait))
+    expect(c.call(read_ops(fh, os_c)), "READ", E["EXPIRED"],
+           "%s: C READ with its open stateid after the lease ran out" % what)
+    # its locks and its share reservation went with the lease (RFC 7530 §9.6.1, §9.8)
+    expect(Locks41(b, fh, os_b, b"B-exp-2").lock(R.READ_LT, 0, 10), "LOCK", OK,
+           "%s: B LOCK READ_LT [0, 10) once C's lease ran out" % what, lock=True)
+    expect(b.open("expire.bin", "B-exp", R.SHARE_ACCESS_WRITE), "OPEN", OK,
+           "%s: B OPEN for WRITE once C's lease ran out" % what)
+
+
+# ---- 6. restart -------------------------------------------------------------------------------
+
+def restart(ctx):
+    """SIGKILL the server and start it again on the same port, export and state directory.
+    RFC 7530 §9.1.4.4 and §9.6.2: a stateid of the earlier instance is STALE_STATEID; during
+    the grace period the server may refuse a READ with GRACE before it looks at the stateid;
+    a client ID of the earlier instance is STALE_CLIENTID. RFC 8881 §8.4.2, §18.46.3,
+    §18.36.4: a 4.1 session is gone (BADSESSION) and its client ID is stale."""
+    what = "restart"
+    port = ctx["port"]
+    r = start_v40(port, "host-state-R-restart", what + " R (4.0)")
+    os_r, fh = r.open_confirmed("restart.bin", "R-open", 0)
+    expect(r.call(read_ops(fh, os_r)), "READ", OK, "%s: R READ before the restart" % what)
+    b = ctx.get("B")
+
+    srv = ctx["srv"]
+    pid = srv.p.pid
+    srv.kill()
+    tap.note("%s: sluiced pid %d killed with SIGKILL" % (what, pid))
+    srv = ctx["start"](2)
+    ctx["srv"] = srv
+    if not check(srv.port == port, "%s: sluiced listens again on port %d" % (what, port),
+                 port, srv.port):
+        raise AssertionError("the server did not come back on port %d" % port)
+    tap.note("%s: sluiced pid %d" % (what, srv.p.pid))
+
+    r.reconnect(port)
+    expect(r.call(read_ops(fh, os_r)), "READ", (E["STALE_STATEID"], E["GRACE"]),
+           "%s: R READ with the stateid of before the restart, right after it" % what)
+    expect(r.call([R.renew(r.cid)]), "RENEW", E["STALE_CLIENTID"],
+           "%s: R RENEW with the client ID of before the restart" % what)
+    if b is not None:
+        b.reconnect(port)
+        expect(b.call([R.putrootfh()]), "SEQUENCE", E["BADSESSION"],
+               "%s: B SEQUENCE on its session of before the restart" % what)
+        expect(b.call_plain([R.create_session(b.cid, 2)]), "CREATE_SESSION",
+               E["STALE_CLIENTID"],
+               "%s: B CREATE_SESSION with its client ID of before the restart" % what)
+
+    waited = wait_grace_end(port, what)
+    check(waited is not None, "%s: the grace period ends" % what,
+          "within %d s" % GRACE_LIMIT, "%.1f s" % waited if waited is not None else "not over")
+    expect(r.call(read_ops(fh, os_r)), "READ", E["STALE_STATEID"],
+           "%s: R READ with the stateid of before the restart, after the grace period" % what)
+    # R starts over (RFC 7530 §9.6.2): a new client ID, a new open, served
+    r2 = start_v40(port, "host-state-R-restart", what + " R again (new verifier)")
+    ctx["close"].append(r2)
+    sid, fh2 = r2.open_confirmed("restart.bin", "R-open", 0)
+    expect(r2.call(read_ops(fh2, sid)), "READ", OK,
+           "%s: R READ with a new open stateid after the restart" % what)
+    r.close()
+
+
+# ---- main -------------------------------------------------------------------------------------
+
+def make_export(work):
+    exp = os.path.join(work, "export")
+    os.makedirs(exp)
+    for name in ("replay.bin", "slot.bin", "data.bin", "locks.bin", "range.bin", "share.bin",
+                 "expire.bin", "restart.bin", "probe.bin"):
+        with open(os.path.join(exp, name), "wb") as f:
+            f.write(("%s: some bytes to read\n" % name).encode() * 8)
+    state = os.path.join(work, "state")
+    os.makedirs(state)
+    return exp, state
+
+
+def write_config(path, port, exp, state):
+    with open(path, "w") as f:
+        f.write("# host.state: generated by tests/hostile/state.py\n"
+                "listen = 127.0.0.1:%d\n"
+                "log_level = debug\n"
+                "state_dir = %s\n"
+                "lease_time = %d\n"
+                "grace_time = %d\n"
+                "export %s {\n"
+                "    id = 7\n"
+                "    pseudo = /\n"
+                "    access = rw\n"
+                "    squash = none\n"
+                "}\n" % (port, state, LEASE, GRACE, exp))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: state.py SLUICED", file=sys.stderr)
+        return 2
+    sluiced = sys.argv[1]
+    if os.geteuid() != 0:
+        print("1..0 # SKIP not root (sluiced needs open_by_handle_at)")
+        return 77
+    if not os.access(sluiced, os.X_OK):
+        print("Bail out! %s is not an executable" % sluiced)
+        return 1
+    t0 = time.time()
+    work = tempfile.mkdtemp(prefix="sluice-state.")
+    exp, state = make_export(work)
+    conf = os.path.join(work, "sluice.conf")
+    ctx = {"close": [], "logs": []}
+
+    def start(n):
+        log = os.path.join(work, "sluiced.%d.log" % n)
+        ctx["logs"].append(log)
+        return Server(sluiced, log, config=conf)
+
+    ctx["start"] = start
+    try:
+        # The port is chosen once and kept: the restart must come back on the same one.
+        ctx["port"] = free_port()
+        write_config(conf, ctx["port"], exp, state)
+        srv = ctx["srv"] = start(1)
+        if not tap.ok(srv.port == ctx["port"], "sluiced (pid %d) listens on 127.0.0.1:%d" %
+                      (srv.p.pid, ctx["port"])):
+            print("Bail out! sluiced is not serving")
+            return finish(ctx, t0)
+        tap.note("sluiced pid %d on 127.0.0.1:%d, lease %d s, grace %d s, export %s" % (
+            srv.p.pid, ctx["port"], LEASE, GRACE, exp))
+        waited = wait_grace_end(ctx["port"], "start")
+        if not tap.ok(waited is not None, "start: not in a grace period, or it ended within "
+                      "%d s" % GRACE_LIMIT):
+            print("Bail out! the server stays in its grace period")
+            return finish(ctx, t0)
+
+        for name, fn in (("4.0 seqid", seqid40), ("4.1 slot", slots41),
+                         ("stateid", stateids), ("lock", locks), ("lease", lease),
+                         ("restart", restart)):
+            tap.note("---- %s" % name)
+            try:
+                fn(ctx)
+            except Exception as e:  # noqa: BLE001 -- one section's failure, then the next
+                section_failed(name, e)
+            if not ctx["srv"].alive():
+                tap.ok(False, "after %s: sluiced is still running" % name,
+                       "exited with status %s" % ctx["srv"].p.returncode)
+                print("Bail out! sluiced died")
+                return finish(ctx, t0)
+
+        srv = ctx["srv"]
+        rc = srv.stop()
+        tap.ok(rc == 0, "SIGTERM: sluiced exits with status 0 (got %s)" % rc)
+        for log in ctx["logs"]:
+            with open(log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            tap.ok(re.search(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:",
+                             text) is None, "no sanitizer report in %s" % os.path.basename(log))
+        return finish(ctx, t0)
+    finally:
+        for v in ctx["close"] + ([ctx["B"]] if "B" in ctx else []):
+            v.close()
+        if "srv" in ctx:
+            ctx["srv"].kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def finish(ctx, t0):
+    print("1..%d" % tap.n)
+    if tap.failed and "srv" in ctx:
+        print("# last lines of sluiced's log:")
+        for line in ctx["srv"].log().splitlines()[-60:]:
+            print("#   " + line)
+    if lock_failures:
+        print("# %d of the failed checks need LOCK, LOCKT, LOCKU or RELEASE_LOCKOWNER" %
+              len(lock_failures))
+    print("host.state: %d checks, %d failed (%.0f s)" % (tap.n, tap.failed, time.time() - t0))
+    return 1 if tap.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
