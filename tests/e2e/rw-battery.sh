@@ -449,6 +449,67 @@ check "csi: rmdir -p of the emptied parents" bash -c "cd '$C' && rmdir -p ns-a/t
 check "csi: the parents are gone, the rest stays" test ! -e "$CS/ns-a" -a -d "$CS/restored" -a -d "$CS/cloned"
 lap csi
 
+# ---- locks (issue 5, acceptance 1): byte-range locks between processes and clients ------
+# plock OP FILE r|w START LEN [HOLD]: fcntl byte-range locks from perl (perl-base is in every
+# Debian system; python is not in the guest). OP set: F_SETLK, exit 1 if refused; wait:
+# F_SETLKW; with HOLD the lock is held that many seconds after FILE.held appears. OP get:
+# F_GETLK, prints "none" or "read|write START LEN" of a conflicting lock.
+cat > "$tmp/plock.pl" <<'EOF'
+use Fcntl;
+my ($op, $f, $t, $s, $l, $h) = @ARGV;
+open(my $fh, ($t eq "w" ? "+<" : "<"), $f) or exit 2;
+my $fl = pack("s s x4 q q l x4", ($t eq "w" ? F_WRLCK : F_RDLCK), 0, $s, $l, 0);
+if ($op eq "get") {
+    fcntl($fh, F_GETLK, $fl) or exit 2;
+    my ($ty, $wh, $st, $ln) = unpack("s s x4 q q", $fl);
+    print(($ty == F_UNLCK ? "none" : $ty == F_WRLCK ? "write" : "read") . " $st $ln\n");
+    exit 0;
+}
+fcntl($fh, $op eq "wait" ? F_SETLKW : F_SETLK, $fl) or exit 1;
+if ($h) { open(my $m, ">", "$f.held"); close $m; sleep $h; }
+exit 0;
+EOF
+plock() { perl "$tmp/plock.pl" "$@"; }
+refused() { plock "$@"; [ $? -eq 1 ]; }
+held_wait() { for _ in $(seq 1 300); do [ -e "$1.held" ] && return 0; sleep 0.1; done; return 1; }
+LK=$W/locks
+mkdir -p "$LK"
+head -c 4096 "$R64" > "$LK/f"
+# A second, independent client: the Linux client keeps one client record per server address
+# and names it after the host name (4.1+) or both addresses (4.0), so a mount through another
+# loopback address from another UTS namespace is another NFSv4 client to the server.
+M2=$tmp/peer
+mkdir -p "$M2"
+peer_ok=0
+if unshare -u bash -c "hostname lockpeer && mount -t nfs -o vers=$vers,hard,timeo=600 127.0.0.2:$MD '$M2'"; then
+    peer_ok=1
+fi
+check "[locks] a second client mounts the export (127.0.0.2, host name lockpeer)" test $peer_ok = 1
+P=$M2/v$vers/locks
+plock set "$LK/f" w 0 100 25 & lpid=$!
+check "[locks] process A takes a write lock on [0,100)" held_wait "$LK/f"
+check "[locks] process B on the same client is refused an overlapping write lock [50,60)" refused set "$LK/f" w 50 10
+check "[locks] ... and a read lock on [0,10)" refused set "$LK/f" r 0 10
+check "[locks] ... but gets the adjacent range [100,200)" plock set "$LK/f" w 100 100
+same "$(plock get "$LK/f" w 0 4096)" "write 0 100" "[locks] F_GETLK (LOCKT) names A's lock and range"
+if [ $peer_ok = 1 ]; then
+    check "[locks] the second client is refused a write lock on [99,100)" refused set "$P/f" w 99 1
+    check "[locks] ... and gets one on [100,4096)" plock set "$P/f" w 100 3996
+    same "$(plock get "$P/f" r 0 1)" "write 0 100" "[locks] the second client's F_GETLK sees A's lock"
+    tb=$(date +%s)
+    check "[locks] the second client's blocking F_SETLKW waits for A and then gets the lock" timeout 180 perl "$tmp/plock.pl" wait "$P/f" w 0 100
+    waited=$(( $(date +%s) - tb ))
+    check "[locks] ... it was granted only after A's lock went (waited ${waited}s)" bash -c "! kill -0 $lpid 2>/dev/null"
+else
+    for _ in 1 2 3 4 5; do not_ok "[locks] second-client check skipped: no second mount"; done
+fi
+wait $lpid
+check "[locks] A held its lock to the end without error" test $? -eq 0
+check "[locks] with A gone, B takes a write lock over the whole file" plock set "$LK/f" w 0 0
+[ $peer_ok = 1 ] && { umount "$M2" || umount -f "$M2"; }
+rm -rf "$LK"
+lap locks
+
 # ---- 4. fio write-then-verify, and bytes acknowledged before a SIGKILL -------------------
 # Each job verifies right after writing (do_verify), then again with verify_only after all
 # caches are dropped, so that the buffered case's bytes are read back from the server. Sizes:
