@@ -44,6 +44,14 @@ const struct lr_range *lr_conflict(const struct lr_set *s, uint32_t type, uint64
 	return NULL;
 }
 
+bool lr_splits(const struct lr_set *s, uint64_t first, uint64_t last)
+{
+	for (const struct lr_range *r = s->head; r && r->first < first; r = r->next)
+		if (r->last > last)
+			return true;
+	return false;
+}
+
 /* b starts right after a ends, with the same type: one range. */
 static bool adjacent(const struct lr_range *a, const struct lr_range *b)
 {
@@ -104,22 +112,26 @@ int lr_apply(struct lr_set *s, uint32_t type, uint64_t first, uint64_t last)
 		n->first = first;
 		n->last = last;
 		n->type = type;
+		struct lr_range *prev = NULL, *nx;
+
 		for (pp = &s->head; *pp && (*pp)->first < first; pp = &(*pp)->next)
-			;
+			prev = *pp;
 		n->next = *pp;
 		*pp = n;
 		s->n++;
-		for (pp = &s->head; (r = *pp);) {
-			struct lr_range *nx = r->next;
-
-			if (nx && adjacent(r, nx)) {
-				r->last = nx->last;
-				r->next = nx->next;
-				free(nx);
-				s->n--;
-				continue;
-			}
-			pp = &r->next;
+		/* the list was merged before: only the new range's neighbours can join it */
+		nx = n->next;
+		if (nx && adjacent(n, nx)) {
+			n->last = nx->last;
+			n->next = nx->next;
+			free(nx);
+			s->n--;
+		}
+		if (prev && adjacent(prev, n)) {
+			prev->last = n->last;
+			prev->next = n->next;
+			free(n);
+			s->n--;
 		}
 	}
 	while (used < 2)

@@ -47,6 +47,9 @@ bool lr_types_conflict(uint32_t a, uint32_t b);
 /* The first range of s that overlaps [first, last] and conflicts with type, or NULL. */
 const struct lr_range *lr_conflict(const struct lr_set *s, uint32_t type, uint64_t first, uint64_t last);
 
+/* Would unlocking [first, last] split a range in two (one range more)? */
+bool lr_splits(const struct lr_set *s, uint64_t first, uint64_t last);
+
 /* Lock [first, last] as type (LR_READ / LR_WRITE), or unlock it (type 0), over whatever s
  * holds there. Returns the change in the number of ranges (may be negative), or INT32_MIN
  * when memory ran out (s unchanged). At most two ranges are added by one call. */

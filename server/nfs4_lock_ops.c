@@ -107,13 +107,24 @@ static bool lock_fh_is(const struct nfs_lock *lk, const struct compound *c)
 	return lk->file->fh_len == c->cfh.len && !memcmp(lk->file->fh, c->cfh.data, c->cfh.len);
 }
 
+/* What the locker of a LOCK named, and whose 4.0 seqids the LOCK takes. */
+struct locker {
+	struct nfs_open *o;     /* the open the locks come from */
+	struct nfs_owner *oo;   /* 4.0, new lock-owner: the open-owner, once its seqid passed */
+	struct nfs_owner *lo;   /* the lock-owner, once its seqid passed (or just made) */
+	struct nfs_lock *lk;    /* exist_lock_owner4: its lock stateid */
+	bool fresh;             /* lo was made by this LOCK */
+	bool replayed;          /* 4.0 retransmission: the reply is in res already */
+};
+
 /*
  * LOCK with open_to_lock_owner4: the first lock of a lock-owner on an open file. Finds the
  * open and, for 4.0, takes the open-owner's seqid (RFC 7530 §9.1.7: both seqids are
- * checked and the open-owner's advances too); makes the lock-owner if needed.
+ * checked and the open-owner's advances too); makes the lock-owner if needed. An error
+ * after a seqid passed still advances it (op_lock does that through lk->oo / lk->lo).
  */
 static nfsstat4 lock_new_owner(struct compound *c, const open_to_lock_owner4 *a, nfs_resop4 *res,
-			       struct nfs_open **po, struct nfs_owner **plo, bool *fresh)
+			       struct locker *lc)
 {
 	struct nfs_req *r = req_of(c);
 	struct nfs_state *s = r->state;
@@ -122,7 +133,6 @@ static nfsstat4 lock_new_owner(struct compound *c, const open_to_lock_owner4 *a,
 	stateid4 sid;
 	nfsstat4 st;
 
-	*fresh = false;
 	st = state_stateid_arg(c, &a->open_stateid, &sid);
 	if (st != NFS4_OK)
 		return st;
@@ -137,6 +147,7 @@ static nfsstat4 lock_new_owner(struct compound *c, const open_to_lock_owner4 *a,
 			/* the open-owner's last op was this LOCK: its lock-owner has the reply */
 			if (o->owner->last_op != OP_LOCK)
 				return NFS4ERR_BAD_SEQID;
+			lc->replayed = true;
 			if (lo && st_owner_seqid(lo, a->lock_seqid) == ST_SEQ_REPLAY)
 				return lock_replay(c, lo, OP_LOCK, res);
 			return o->owner->last_status == NFS4_OK ? NFS4ERR_BAD_SEQID : o->owner->last_status;
@@ -145,18 +156,23 @@ static nfsstat4 lock_new_owner(struct compound *c, const open_to_lock_owner4 *a,
 		case ST_SEQ_NEW:
 			break;
 		}
+		lc->oo = o->owner;
 		/* RFC 7530 §16.10.4: the lock-owner names the open's client */
 		if (a->lock_owner.clientid != o->owner->cl->id)
 			return NFS4ERR_BAD_STATEID;
 		/* a lock-owner known already takes the next seqid, as knfsd asks */
 		if (lo && st_owner_seqid(lo, a->lock_seqid) != ST_SEQ_NEW)
 			return NFS4ERR_BAD_SEQID;
+		lc->lo = lo;
 		st = lease40(s, o->owner->cl);
-		if (st != NFS4_OK)
+		if (st != NFS4_OK) {
+			lc->oo = lc->lo = NULL; /* the client and its owners are gone */
 			return st;
+		}
 	} else if (o->owner->cl != r->client) {
 		return NFS4ERR_BAD_STATEID;
 	}
+	lc->lo = lo;
 	if (!st_open_fh_is(o, c->cfh.data, c->cfh.len) || !o->owner->confirmed)
 		return NFS4ERR_BAD_STATEID;
 	st = st_sid_seqid(&o->sid, &sid, c->minor);
@@ -170,16 +186,16 @@ static nfsstat4 lock_new_owner(struct compound *c, const open_to_lock_owner4 *a,
 		if (!lo)
 			return c->minor ? NFS4ERR_DELAY : NFS4ERR_RESOURCE;
 		lo->seqid = a->lock_seqid - 1;
-		*fresh = true;
+		lc->lo = lo;
+		lc->fresh = true;
 	}
-	*po = o;
-	*plo = lo;
+	lc->o = o;
 	return NFS4_OK;
 }
 
 /* LOCK with exist_lock_owner4: a further lock through the lock stateid. */
 static nfsstat4 lock_old_owner(struct compound *c, const exist_lock_owner4 *a, nfs_resop4 *res,
-			       struct nfs_lock **plk, bool *replayed)
+			       struct locker *lc)
 {
 	struct nfs_req *r = req_of(c);
 	struct nfs_state *s = r->state;
@@ -187,7 +203,6 @@ static nfsstat4 lock_old_owner(struct compound *c, const exist_lock_owner4 *a, n
 	stateid4 sid;
 	nfsstat4 st;
 
-	*replayed = false;
 	st = state_stateid_arg(c, &a->lock_stateid, &sid);
 	if (st != NFS4_OK)
 		return st;
@@ -197,25 +212,30 @@ static nfsstat4 lock_old_owner(struct compound *c, const exist_lock_owner4 *a, n
 	if (!c->minor) {
 		switch (st_owner_seqid(lk->owner, a->lock_seqid)) {
 		case ST_SEQ_REPLAY:
-			*replayed = true;
+			lc->replayed = true;
 			return lock_replay(c, lk->owner, OP_LOCK, res);
 		case ST_SEQ_BAD:
 			return NFS4ERR_BAD_SEQID;
 		case ST_SEQ_NEW:
 			break;
 		}
+		lc->lo = lk->owner;
 		st = lease40(s, lk->owner->cl);
-		if (st != NFS4_OK)
+		if (st != NFS4_OK) {
+			lc->lo = NULL; /* the client and its owners are gone */
 			return st;
+		}
 	} else if (lk->owner->cl != r->client) {
 		return NFS4ERR_BAD_STATEID;
 	}
+	lc->lo = lk->owner;
 	if (!lock_fh_is(lk, c))
 		return NFS4ERR_BAD_STATEID;
 	st = st_sid_seqid(&lk->sid, &sid, c->minor);
 	if (st != NFS4_OK)
 		return st;
-	*plk = lk;
+	lc->lk = lk;
+	lc->o = lk->open;
 	return NFS4_OK;
 }
 
@@ -226,75 +246,70 @@ static nfsstat4 op_lock(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 	LOCK4res *out = &res->nfs_resop4_u.oplock;
 	struct nfs_state *s = req_of(c)->state;
 	uint32_t type = lock_type(a->locktype);
-	struct nfs_open *o = NULL;
-	struct nfs_owner *lo = NULL, *oo = NULL;
-	struct nfs_lock *lk = NULL;
+	struct locker lc = {0};
 	const struct nfs_lock *holder;
 	const struct lr_range *cr;
+	struct nfs_lock *lk;
 	uint64_t first, last;
 	seqid4 lock_seqid, open_seqid = 0;
-	bool fresh = false, replayed = false;
 	nfsstat4 st;
 
 	/* The locker first: its stateid and seqid errors come before the range's (RFC 7530
 	 * §9.1.7 wants a bad seqid seen before anything that would advance it). */
 	if (a->locker.new_lock_owner) {
-		const open_to_lock_owner4 *n = &a->locker.locker4_u.open_owner;
-
-		st = lock_new_owner(c, n, res, &o, &lo, &fresh);
-		if (st != NFS4_OK || !lo)
-			return st;
-		oo = o->owner;
-		lock_seqid = n->lock_seqid;
-		open_seqid = n->open_seqid;
+		st = lock_new_owner(c, &a->locker.locker4_u.open_owner, res, &lc);
+		lock_seqid = a->locker.locker4_u.open_owner.lock_seqid;
+		open_seqid = a->locker.locker4_u.open_owner.open_seqid;
 	} else {
-		st = lock_old_owner(c, &a->locker.locker4_u.lock_owner, res, &lk, &replayed);
-		if (st != NFS4_OK || replayed)
-			return st;
-		lo = lk->owner;
-		o = lk->open;
+		st = lock_old_owner(c, &a->locker.locker4_u.lock_owner, res, &lc);
 		lock_seqid = a->locker.locker4_u.lock_owner.lock_seqid;
 	}
+	if (lc.replayed)
+		return st;
+	lk = lc.lk;
 
-	if (!type || !lr_span(a->offset, a->length, &first, &last)) {
-		st = NFS4ERR_INVAL; /* RFC 8881 §18.10.4: zero length, or past 2^64-1 */
+	if (st != NFS4_OK) {
+		/* the locker's error */
+	} else if (!type || !lr_span(a->offset, a->length, &first, &last)) {
+		st = NFS4ERR_INVAL; /* RFC 8881 §18.10.3: zero length, or past 2^64-1 */
 	} else if (a->reclaim) {
 		/* RFC 8881 §18.10.4, §8.4.2: reclaims belong to a grace period; there is none. */
 		st = NFS4ERR_NO_GRACE;
-	} else if (type == LR_WRITE && !(o->access & OPEN4_SHARE_ACCESS_WRITE)) {
+	} else if (type == LR_WRITE && !(lc.o->access & OPEN4_SHARE_ACCESS_WRITE)) {
 		/* RFC 8881 §18.10.4: a write lock needs an open for writing */
 		st = NFS4ERR_OPENMODE;
-	} else if ((cr = st_lock_conflict(o->file, lo->cl, lo->name, lo->name_len, type, first, last,
-					  &holder))) {
+	} else if ((cr = st_lock_conflict(lc.o->file, lc.lo->cl, lc.lo->name, lc.lo->name_len, type, first,
+					  last, &holder))) {
 		st = deny(c, holder, cr, &out->LOCK4res_u.denied);
-	} else if (!lk && !(lk = st_lock_get(s, lo, o))) {
+	} else if (!lk && !(lk = st_lock_get(s, lc.lo, lc.o))) {
 		st = c->minor ? NFS4ERR_DELAY : NFS4ERR_RESOURCE;
 	} else {
 		st = st_lock_apply(s, lk, type, first, last, c->minor);
 		if (st == NFS4_OK) {
+			/* RFC 8881 §8.2.2: a new lock stateid's first seqid is one */
 			lk->sid.seqid = st_seqid_next(lk->sid.seqid);
 			out->LOCK4res_u.resok4.lock_stateid = lk->sid;
 			st_set_current(c, &lk->sid);
-		} else if (!lk->ranges.n && fresh) {
-			st_lock_free(s, lk);
+		} else if (!lk->ranges.n && lk->sid.seqid == 0) {
+			st_lock_free(s, lk); /* made by this LOCK, never seen by the client */
 			lk = NULL;
 		}
 	}
 
 	if (!c->minor) {
-		if (fresh && st != NFS4_OK && st != NFS4ERR_DENIED) {
-			st_owner_free(s, lo); /* nothing to replay: as if it never was */
-			lo = NULL;
-		} else {
-			st_owner_done(s, lo, lock_seqid, OP_LOCK, st, st == NFS4_OK ? &lk->sid : NULL, 0,
+		/* RFC 7530 §9.1.7: every seqid that passed advances, for all but the listed errors */
+		if (lc.lo && lc.fresh && st != NFS4_OK && st != NFS4ERR_DENIED) {
+			st_owner_free(s, lc.lo); /* nothing to replay: as if it never was */
+		} else if (lc.lo) {
+			st_owner_done(s, lc.lo, lock_seqid, OP_LOCK, st, st == NFS4_OK ? &lk->sid : NULL, 0,
 				      NULL, 0);
 			if (st == NFS4ERR_DENIED)
-				keep_denied(lo, &out->LOCK4res_u.denied);
+				keep_denied(lc.lo, &out->LOCK4res_u.denied);
 		}
-		if (oo)
-			st_owner_done(s, oo, open_seqid, OP_LOCK, st, NULL, 0, NULL, 0);
-	} else if (lo && st_owner_idle(lo)) {
-		st_owner_free(s, lo); /* 4.1: the slot replays; an idle lock-owner has no use */
+		if (lc.oo)
+			st_owner_done(s, lc.oo, open_seqid, OP_LOCK, st, NULL, 0, NULL, 0);
+	} else if (lc.lo && st_owner_idle(lc.lo)) {
+		st_owner_free(s, lc.lo); /* 4.1: the slot replays; an idle lock-owner has no use */
 	}
 	return st;
 }

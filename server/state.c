@@ -964,6 +964,9 @@ struct nfs_lock *st_lock_get(struct nfs_state *s, struct nfs_owner *lo, struct n
 	lk->open = o;
 	lk->file = o->file;
 	sid_new(s, lo->cl, &lk->sid);
+	/* RFC 8881 §8.2.2: the stateid the client first sees has seqid one; the LOCK that
+	 * made it takes it from zero to one when it succeeds (zero: never handed out). */
+	lk->sid.seqid = 0;
 	ht_add(&s->locks, &lk->node, lock_hash(s, lk->sid.other));
 	list_add(&lo->locks, &lk->by_owner);
 	list_add(&o->locks, &lk->by_open);
@@ -1028,6 +1031,10 @@ nfsstat4 st_lock_apply(struct nfs_state *s, struct nfs_lock *lk, uint32_t type, 
 	/* a lock may add two ranges (its own and the right half of a split one) */
 	if (type && cl->nranges + 2 > ST_RANGES_PER_CLIENT)
 		return minor ? NFS4ERR_DELAY : NFS4ERR_RESOURCE;
+	/* an unlock in the middle of a range adds one: RFC 8881 §18.12.4 lets the server
+	 * refuse a split it cannot keep with NFS4ERR_LOCK_RANGE */
+	if (!type && cl->nranges + 1 > ST_RANGES_PER_CLIENT && lr_splits(&lk->ranges, first, last))
+		return NFS4ERR_LOCK_RANGE;
 	d = lr_apply(&lk->ranges, type, first, last);
 	if (d == INT32_MIN)
 		return minor ? NFS4ERR_DELAY : NFS4ERR_RESOURCE;

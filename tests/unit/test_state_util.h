@@ -430,6 +430,94 @@ static inline nfs_argop4 op_renew(clientid4 id)
 	return a;
 }
 
+/* LOCK with open_to_lock_owner4: the first lock of lock-owner (id, owner) through an open. */
+static inline nfs_argop4 op_lock_new(nfs_lock_type4 type, bool reclaim, uint64_t off, uint64_t len,
+				     seqid4 open_seqid, const stateid4 *open_sid, seqid4 lock_seqid,
+				     clientid4 id, const char *owner)
+{
+	nfs_argop4 a = op_plain(OP_LOCK);
+	LOCK4args *l = &a.nfs_argop4_u.oplock;
+	open_to_lock_owner4 *o = &l->locker.locker4_u.open_owner;
+
+	l->locktype = type;
+	l->reclaim = reclaim;
+	l->offset = off;
+	l->length = len;
+	l->locker.new_lock_owner = TRUE;
+	o->open_seqid = open_seqid;
+	o->open_stateid = *open_sid;
+	o->lock_seqid = lock_seqid;
+	o->lock_owner.clientid = id;
+	o->lock_owner.owner.owner_len = (u_int)strlen(owner);
+	o->lock_owner.owner.owner_val = (char *)owner;
+	return a;
+}
+
+/* LOCK with exist_lock_owner4: a further lock through a lock stateid. */
+static inline nfs_argop4 op_lock_exist(nfs_lock_type4 type, bool reclaim, uint64_t off, uint64_t len,
+				       const stateid4 *lock_sid, seqid4 lock_seqid)
+{
+	nfs_argop4 a = op_plain(OP_LOCK);
+	LOCK4args *l = &a.nfs_argop4_u.oplock;
+
+	l->locktype = type;
+	l->reclaim = reclaim;
+	l->offset = off;
+	l->length = len;
+	l->locker.new_lock_owner = FALSE;
+	l->locker.locker4_u.lock_owner.lock_stateid = *lock_sid;
+	l->locker.locker4_u.lock_owner.lock_seqid = lock_seqid;
+	return a;
+}
+
+static inline nfs_argop4 op_lockt(nfs_lock_type4 type, uint64_t off, uint64_t len, clientid4 id,
+				  const char *owner)
+{
+	nfs_argop4 a = op_plain(OP_LOCKT);
+	LOCKT4args *l = &a.nfs_argop4_u.oplockt;
+
+	l->locktype = type;
+	l->offset = off;
+	l->length = len;
+	l->owner.clientid = id;
+	l->owner.owner.owner_len = (u_int)strlen(owner);
+	l->owner.owner.owner_val = (char *)owner;
+	return a;
+}
+
+static inline nfs_argop4 op_locku(nfs_lock_type4 type, seqid4 seqid, const stateid4 *sid, uint64_t off,
+				  uint64_t len)
+{
+	nfs_argop4 a = op_plain(OP_LOCKU);
+	LOCKU4args *l = &a.nfs_argop4_u.oplocku;
+
+	l->locktype = type;
+	l->seqid = seqid;
+	l->lock_stateid = *sid;
+	l->offset = off;
+	l->length = len;
+	return a;
+}
+
+static inline nfs_argop4 op_release_lockowner(clientid4 id, const char *owner)
+{
+	nfs_argop4 a = op_plain(OP_RELEASE_LOCKOWNER);
+	lock_owner4 *o = &a.nfs_argop4_u.oprelease_lockowner.lock_owner;
+
+	o->clientid = id;
+	o->owner.owner_len = (u_int)strlen(owner);
+	o->owner.owner_val = (char *)owner;
+	return a;
+}
+
+static inline nfs_argop4 op_free_stateid(const stateid4 *sid)
+{
+	nfs_argop4 a = op_plain(OP_FREE_STATEID);
+
+	a.nfs_argop4_u.opfree_stateid.fsa_stateid = *sid;
+	return a;
+}
+
 /* ---- common conversations ---------------------------------------------------------------- */
 
 /* EXCHANGE_ID; returns the status, the result in *ok when there is one. */
