@@ -7,10 +7,13 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: sluiced [-c FILE | --export DIR] [-l ADDR[:PORT]] [--log-level LEVEL] [-n] [-V] [-h]\n"
+	"usage: sluiced [-c FILE | --export DIR] [-l ADDR[:PORT]] [--state-dir DIR] [--log-level LEVEL]\n"
+	"               [-n] [-V] [-h]\n"
 	"  -c, --config FILE     configuration file (see conf/sluice.conf.example)\n"
 	"  -e, --export DIR      serve DIR as the only export (demo mode, no config file)\n"
 	"  -l, --listen ADDR     listen address, host[:port] or [v6addr]:port (default all, 2049)\n"
+	"      --state-dir DIR   client records for reclaims after a restart (default\n"
+	"                        /var/lib/sluice, or state_dir of the configuration)\n"
 	"      --log-level L     error, warn, info (default) or debug\n"
 	"  -n, --check           check the configuration and exit\n"
 	"  -V, --version         print the version and exit\n"
@@ -46,12 +49,13 @@ static int parse_level(const char *s, enum log_level *out)
 
 int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_t errlen)
 {
-	enum { OPT_LOG_LEVEL = 256 };
+	enum { OPT_LOG_LEVEL = 256, OPT_STATE_DIR };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"export", required_argument, NULL, 'e'},
 		{"listen", required_argument, NULL, 'l'},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"check", no_argument, NULL, 'n'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -73,6 +77,11 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err, size_
 			break;
 		case 'l':
 			o->listen = optarg;
+			break;
+		case OPT_STATE_DIR:
+			if (optarg[0] != '/')
+				return fail(err, errlen, "--state-dir needs an absolute path, not '%s'", optarg);
+			o->state_dir = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			if (parse_level(optarg, &o->log_level) < 0)

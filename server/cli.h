@@ -19,6 +19,7 @@ struct cli_opts {
 	const char *config_path; /* -c FILE, NULL when not given */
 	const char *export_dir;  /* --export DIR: serve DIR alone (the demo mode) */
 	const char *listen;      /* -l ADDR[:PORT] or [ADDR6]:PORT, NULL for the default */
+	const char *state_dir;   /* --state-dir DIR: client records (replaces the configured one) */
 	enum log_level log_level;
 };
 

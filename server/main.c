@@ -82,6 +82,17 @@ int main(int argc, char **argv)
 		c->listen[0] = l;
 		c->nlisten = 1;
 	}
+	if (o.state_dir) {
+		/* --state-dir replaces the configured directory */
+		char *d = strdup(o.state_dir);
+
+		if (!d) {
+			config_free(c);
+			return 1;
+		}
+		free(c->state_dir);
+		c->state_dir = d;
+	}
 	log_info("sluiced %s starting", SLUICE_VERSION);
 	ret = server_run(c);
 	config_free(c);

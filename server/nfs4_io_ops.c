@@ -472,6 +472,10 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 		if (st != NFS4_OK)
 			return opx_end(x, st);
 	}
+	/* RFC 8881 §8.4.2, RFC 7530 §9.6.2: the grace period (state.h) */
+	st = state_open_claim(req_of(c), &a->owner, a->claim.claim == CLAIM_PREVIOUS);
+	if (st != NFS4_OK)
+		return opx_end(x, st);
 	switch (a->claim.claim) {
 	case CLAIM_NULL:
 		st = obj_name(c, &a->claim.open_claim4_u.file, &oc->name);
@@ -483,8 +487,10 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 			return opx_end(x, NFS4ERR_INVAL); /* not a 4.0 claim: XDR fails first */
 		return opx_end(x, opx_resolve(x, open_claim_fh));
 	case CLAIM_PREVIOUS:
-		/* §18.16.3 / §8.4.2: reclaims belong to a grace period; there is none. */
-		return opx_end(x, NFS4ERR_NO_GRACE);
+		/* §18.16.3, §9.11: a reclaim names the file by the current FH; the grace
+		 * rules passed above. No delegation is ever handed out, so a reclaimed
+		 * delegate_type other than NONE gets an open without one. */
+		return opx_end(x, opx_resolve(x, open_claim_fh));
 	default:
 		/* the delegation claims: this server never hands out a delegation */
 		return opx_end(x, NFS4ERR_NOTSUPP);

@@ -272,9 +272,9 @@ static nfsstat4 op_lock(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 		/* the locker's error */
 	} else if (!type || !lr_span(a->offset, a->length, &first, &last)) {
 		st = NFS4ERR_INVAL; /* RFC 8881 §18.10.3: zero length, or past 2^64-1 */
-	} else if (a->reclaim) {
-		/* RFC 8881 §18.10.4, §8.4.2: reclaims belong to a grace period; there is none. */
-		st = NFS4ERR_NO_GRACE;
+	} else if ((st = st_grace_check(s, lc.lo->cl, a->reclaim)) != NFS4_OK) {
+		/* RFC 8881 §18.10.4, §8.4.2: reclaims in the grace period only, and new locks
+		 * only after it */
 	} else if (type == LR_WRITE && !(lc.o->access & OPEN4_SHARE_ACCESS_WRITE)) {
 		/* RFC 8881 §18.10.4: a write lock needs an open for writing */
 		st = NFS4ERR_OPENMODE;
@@ -342,6 +342,9 @@ static nfsstat4 op_lockt(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 	}
 	if (!type || !lr_span(a->offset, a->length, &first, &last))
 		return NFS4ERR_INVAL;
+	/* RFC 8881 §18.11.4: a lock being reclaimed could conflict; ask again after it */
+	if (state_in_grace(s))
+		return NFS4ERR_GRACE;
 	f = st_file_find(s, c->cfh.data, c->cfh.len);
 	if (!f)
 		return NFS4_OK; /* no state on the file: nothing can conflict */

@@ -533,13 +533,26 @@ static nfsstat4 remove_statted(struct opx *x)
 	return opx_submit(x, remove_found);
 }
 
+/* RFC 8881 §8.4.2, RFC 7530 §9.6.2: in the grace period a REMOVE or RENAME could take away
+ * the name of a file whose open or lock a client is about to reclaim; knfsd refuses them
+ * with NFS4ERR_GRACE then, and so does sluice. */
+static bool ns_in_grace(struct compound *c)
+{
+	struct nfs_state *s = req_of(c)->state;
+
+	return s && state_in_grace(s);
+}
+
 /* RFC 8881 §18.25 / RFC 7530 §16.27 REMOVE. */
 static nfsstat4 op_remove(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
-	struct opx *x = opx_new(c, arg, res);
+	struct opx *x;
 	struct remove_ctx *rc;
 	nfsstat4 st;
 
+	if (ns_in_grace(c))
+		return NFS4ERR_GRACE;
+	x = opx_new(c, arg, res);
 	if (!x)
 		return NFS4ERR_SERVERFAULT;
 	rc = compound_alloc(c, sizeof(*rc));
@@ -710,6 +723,8 @@ static nfsstat4 op_rename(struct compound *c, const nfs_argop4 *arg, nfs_resop4 
 {
 	const RENAME4args *a = &arg->nfs_argop4_u.oprename;
 
+	if (ns_in_grace(c))
+		return NFS4ERR_GRACE;
 	return two_start(c, arg, res, &a->oldname, &a->newname, rename_statted);
 }
 

@@ -6,8 +6,7 @@
  *
  * Not offered: state protection other than SP4_NONE (no RPCSEC_GSS), the backchannel
  * (no callbacks: CREATE_SESSION clears CONN_BACK_CHAN, BIND_CONN_TO_SESSION binds the fore
- * channel only), persistent sessions and RDMA, a grace period (RECLAIM_COMPLETE only
- * records that it was done), connection binding enforcement.
+ * channel only), persistent sessions and RDMA, connection binding enforcement.
  */
 #include "state.h"
 
@@ -382,8 +381,9 @@ static nfsstat4 op_bind_conn_to_session(struct compound *c, const nfs_argop4 *ar
 
 /* ---- RECLAIM_COMPLETE, TEST_STATEID, FREE_STATEID -------------------------------------- */
 
-/* RFC 8881 §18.51: the client has reclaimed what it will. No grace period is kept yet,
- * so this only records it; a second global one is NFS4ERR_COMPLETE_ALREADY. */
+/* RFC 8881 §18.51: the client has reclaimed what it will: no more reclaims from it, and the
+ * grace period ends early once every client of the previous run has said so (state.h). A
+ * second global one is NFS4ERR_COMPLETE_ALREADY. */
 static nfsstat4 op_reclaim_complete(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const RECLAIM_COMPLETE4args *a = &arg->nfs_argop4_u.opreclaim_complete;
@@ -398,6 +398,7 @@ static nfsstat4 op_reclaim_complete(struct compound *c, const nfs_argop4 *arg, n
 	if (cl->reclaim_complete)
 		return NFS4ERR_COMPLETE_ALREADY;
 	cl->reclaim_complete = true;
+	st_reclaim_done(state_of(c), cl);
 	return NFS4_OK;
 }
 

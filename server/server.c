@@ -138,6 +138,7 @@ int server_create(struct server **out, const struct config *cfg)
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct fdc_config fc = {0};
 	struct state_config sc = {0};
+	struct state_boot sb;
 	static char owner[128];
 	char host[64] = "localhost";
 	size_t nofile;
@@ -204,9 +205,21 @@ int server_create(struct server **out, const struct config *cfg)
 	sc.max_resp_cached = SERVER_CACHED_REPLY;
 	sc.server_owner = owner;
 	sc.boot_time = srv->boot_time;
+	sc.state_dir = cfg->state_dir;
+	sc.grace_time = cfg->grace_time;
 	ret = state_create(&srv->state, &sc);
-	if (ret < 0)
+	if (ret < 0) {
+		log_error("client records in %s: %s", cfg->state_dir, strerror(-ret));
 		goto fail;
+	}
+	state_boot_info(srv->state, &sb);
+	if (sb.bad_lines)
+		log_warn("client records in %s: %u unreadable line(s) skipped (cut by a crash?)",
+			 cfg->state_dir, sb.bad_lines);
+	if (sb.previous)
+		log_info("grace period: %u client(s) of the previous run may reclaim their state "
+			 "for up to %u s; new opens and locks wait until then", sb.previous,
+			 cfg->grace_time);
 	if (cfg->owner_domain && cfg->owner_domain[0]) { /* names only with a domain */
 		struct idmap_stats is;
 
@@ -251,6 +264,7 @@ struct loop_watchers {
 	ev_prepare prepare;  /* submit what the callbacks queued, before the loop sleeps */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer sweep;      /* expire clients whose lease ran out */
+	bool in_grace;       /* as the last sweep saw it, to log its end once */
 	struct conn_listener *listeners[CONFIG_MAX_LISTEN];
 	unsigned nlisteners;
 };
@@ -291,6 +305,7 @@ int srv_loop_create(struct srv_loop **out, struct server *srv, struct ev_loop *l
 	lp->srv = srv;
 	lp->loop = loop;
 	lp->watchers = w;
+	w->in_grace = state_in_grace(srv->state);
 	ret = stor_create(&lp->stor, &sc);
 	if (ret < 0) {
 		free(w);
@@ -409,6 +424,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct srv_loop *lp = w->data;
+	struct loop_watchers *lw = lp->watchers;
 	unsigned n;
 
 	(void)loop;
@@ -416,6 +432,10 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 	n = state_sweep(lp->srv->state);
 	if (n)
 		log_info("lease expired for %u client(s): their state is gone", n);
+	if (lw->in_grace && !state_in_grace(lp->srv->state)) {
+		lw->in_grace = false;
+		log_info("grace period over: new opens and locks are served");
+	}
 }
 
 int server_run(const struct config *cfg)

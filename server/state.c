@@ -5,6 +5,8 @@
  */
 #include "state.h"
 
+#include "clientrec.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ static struct nfs_lock *lock_by_other(struct nfs_state *s, const char *other);
 static void file_put(struct nfs_state *s, struct nfs_file *f);
 static nfsstat4 sid_precheck(const struct nfs_state *s, const stateid4 *sid, uint32_t minor);
 static nfsstat4 sid_unknown(struct nfs_state *s, const stateid4 *sid, uint32_t minor);
+static int records_open(struct nfs_state *s);
 
 
 /* ---- lists ------------------------------------------------------------------------------- */
@@ -252,7 +255,8 @@ int state_create(struct nfs_state **out, const struct state_config *cfg)
 	list_init(&s->clients);
 	if (!s->server_owner || ht_init(&s->clients_id, 64) || ht_init(&s->clients_name, 64) ||
 	    ht_init(&s->sessions, 64) || ht_init(&s->owners, 64) || ht_init(&s->files, 256) ||
-	    ht_init(&s->opens, 256) || ht_init(&s->lockowners, 64) || ht_init(&s->locks, 64)) {
+	    ht_init(&s->opens, 256) || ht_init(&s->lockowners, 64) || ht_init(&s->locks, 64) ||
+	    ht_init(&s->prev, 16)) {
 		state_destroy(s);
 		return -ENOMEM;
 	}
@@ -268,8 +272,207 @@ int state_create(struct nfs_state **out, const struct state_config *cfg)
 	s->boot32 = (uint32_t)cfg->boot_time;
 	s->next_client = (uint32_t)rng_next(s);
 	s->next_session = (uint32_t)rng_next(s);
+	if (cfg->state_dir) {
+		int ret = records_open(s);
+
+		if (ret < 0) {
+			state_destroy(s);
+			return ret;
+		}
+	}
 	*out = s;
 	return 0;
+}
+
+/* ---- client records and the grace period --------------------------------------------------- */
+
+static struct st_prev *prev_find(struct nfs_state *s, const void *name, uint32_t len)
+{
+	uint64_t h = hash_bytes(s, 7, name, len);
+
+	HT_FOR(e, &s->prev, h) {
+		struct st_prev *p = container_of(e, struct st_prev, node);
+
+		if (p->len == len && (len == 0 || !memcmp(p->name, name, len)))
+			return p;
+	}
+	return NULL;
+}
+
+/* One line of the record log: the set of names after it. */
+static void prev_line(void *arg, const void *name, uint32_t len, bool add)
+{
+	struct nfs_state *s = arg;
+	struct st_prev *p = prev_find(s, name, len);
+
+	if (add && !p) {
+		p = calloc(1, sizeof(*p) + len);
+		if (!p)
+			return; /* that client will not be able to reclaim */
+		p->len = len;
+		memcpy(p->name, name, len);
+		ht_add(&s->prev, &p->node, hash_bytes(s, 7, name, len));
+	} else if (!add && p) {
+		ht_del(&s->prev, &p->node);
+		free(p);
+	}
+}
+
+static void prev_clear(struct nfs_state *s)
+{
+	for (size_t i = 0; i < s->prev.nb; i++) {
+		while (s->prev.b[i]) {
+			struct st_prev *p = container_of(s->prev.b[i], struct st_prev, node);
+
+			ht_del(&s->prev, &p->node);
+			free(p);
+		}
+	}
+}
+
+/* Iterators for clientrec_rewrite: the previous run's names, this run's recorded clients. */
+struct name_iter {
+	struct nfs_state *s;
+	size_t bucket;
+	struct st_hnode *e;
+	struct st_list *l;
+};
+
+static bool next_prev(void *arg, const void **name, uint32_t *len)
+{
+	struct name_iter *it = arg;
+
+	while (!it->e && it->bucket < it->s->prev.nb)
+		it->e = it->s->prev.b[it->bucket++];
+	if (!it->e)
+		return false;
+	*name = container_of(it->e, struct st_prev, node)->name;
+	*len = container_of(it->e, struct st_prev, node)->len;
+	it->e = it->e->next;
+	return true;
+}
+
+static bool next_recorded(void *arg, const void **name, uint32_t *len)
+{
+	struct name_iter *it = arg;
+
+	for (; it->l != &it->s->clients; it->l = it->l->next) {
+		struct nfs_client *cl = container_of(it->l, struct nfs_client, link);
+
+		if (cl->recorded) {
+			*name = cl->name;
+			*len = cl->name_len;
+			it->l = it->l->next;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int records_open(struct nfs_state *s)
+{
+	struct name_iter it = {.s = s};
+	int ret;
+
+	ret = clientrec_open(&s->rec, s->cfg.state_dir, prev_line, s, &s->boot.bad_lines);
+	if (ret < 0)
+		return ret;
+	/* the log now holds the previous run's clients only, once each */
+	ret = clientrec_rewrite(s->rec, next_prev, &it);
+	if (ret < 0)
+		return ret;
+	s->boot.previous = s->prev_left = (unsigned)s->prev.n;
+	if (s->prev_left) {
+		s->grace = true;
+		s->grace_end = st_now(s) + s->cfg.grace_time;
+	}
+	return 0;
+}
+
+void state_boot_info(const struct nfs_state *s, struct state_boot *out)
+{
+	*out = s->boot;
+}
+
+static void grace_end(struct nfs_state *s)
+{
+	struct name_iter it = {.s = s, .l = s->clients.next};
+
+	s->grace = false;
+	prev_clear(s);
+	s->prev_left = 0;
+	for (struct st_list *l = s->clients.next; l != &s->clients; l = l->next)
+		container_of(l, struct nfs_client, link)->may_reclaim = false;
+	/* the clients that did not come back are forgotten; a failure keeps their lines,
+	 * which only lets them try a reclaim that finds nothing */
+	if (s->rec)
+		clientrec_rewrite(s->rec, next_recorded, &it);
+}
+
+bool state_in_grace(struct nfs_state *s)
+{
+	if (s->grace && st_now(s) >= s->grace_end)
+		grace_end(s);
+	return s->grace;
+}
+
+nfsstat4 st_grace_check(struct nfs_state *s, struct nfs_client *cl, bool reclaim)
+{
+	bool in = state_in_grace(s);
+
+	if (!reclaim)
+		return in ? NFS4ERR_GRACE : NFS4_OK;
+	/* RFC 8881 §8.4.2.1, §18.51.3: only in the grace period, only a client of the
+	 * previous run, and not after its RECLAIM_COMPLETE */
+	if (!in || !cl || !cl->may_reclaim || cl->reclaim_complete)
+		return NFS4ERR_NO_GRACE;
+	return NFS4_OK;
+}
+
+nfsstat4 state_open_claim(struct nfs_req *r, const open_owner4 *owner, bool reclaim)
+{
+	struct nfs_state *s = r->state;
+	struct nfs_client *cl;
+
+	if (r->c && r->c->minor) {
+		cl = r->client;
+	} else {
+		cl = st_client_by_id(s, owner->clientid);
+		if (!cl || !cl->confirmed)
+			return NFS4_OK; /* state_open says STALE_CLIENTID */
+	}
+	return st_grace_check(s, cl, reclaim);
+}
+
+void st_reclaim_done(struct nfs_state *s, struct nfs_client *cl)
+{
+	struct st_prev *p;
+
+	if (!cl->may_reclaim)
+		return;
+	cl->may_reclaim = false;
+	p = prev_find(s, cl->name, cl->name_len);
+	if (!p || p->done)
+		return;
+	p->done = true;
+	/* RFC 8881 §8.4.2.1: the grace period may end once every client that could
+	 * reclaim has said it is done */
+	if (--s->prev_left == 0 && s->grace)
+		grace_end(s);
+}
+
+/* Another confirmed, recorded client of the same name (the other incarnation, for a
+ * moment, while SETCLIENTID_CONFIRM or CREATE_SESSION replaces one by the other)? */
+static bool name_recorded_elsewhere(struct nfs_state *s, const struct nfs_client *cl)
+{
+	HT_FOR(e, &s->clients_name, hash_bytes(s, 1, cl->name, cl->name_len)) {
+		const struct nfs_client *o = container_of(e, struct nfs_client, by_name);
+
+		if (o != cl && o->recorded && o->name_len == cl->name_len &&
+		    (cl->name_len == 0 || !memcmp(o->name, cl->name, cl->name_len)))
+			return true;
+	}
+	return false;
 }
 
 static void session_free(struct nfs_session *ses)
@@ -298,6 +501,7 @@ void state_destroy(struct nfs_state *s)
 {
 	if (!s)
 		return;
+	s->closing = true;
 	if (s->clients.next) {
 		while (!list_empty(&s->clients))
 			st_client_destroy(s, container_of(s->clients.next, struct nfs_client, link));
@@ -310,6 +514,10 @@ void state_destroy(struct nfs_state *s)
 	ht_fini(&s->opens);
 	ht_fini(&s->lockowners);
 	ht_fini(&s->locks);
+	if (s->prev.b)
+		prev_clear(s);
+	ht_fini(&s->prev);
+	clientrec_close(s->rec);
 	free(s->server_owner);
 	free(s);
 }
@@ -398,12 +606,23 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 
 void st_client_confirm(struct nfs_state *s, struct nfs_client *cl)
 {
+	struct st_prev *p;
+
 	if (cl->confirmed)
 		return;
 	cl->confirmed = true;
 	s->stats.unconfirmed--;
 	s->stats.clients++;
 	st_client_renew(s, cl);
+	/* On stable storage before the reply that lets the client make state goes out: a
+	 * client that has state is never unknown after a crash. A failed write is logged by
+	 * nobody here; the client then cannot reclaim after a restart. */
+	if (s->rec) {
+		if (name_recorded_elsewhere(s, cl) || clientrec_add(s->rec, cl->name, cl->name_len) == 0)
+			cl->recorded = true;
+	}
+	p = s->grace ? prev_find(s, cl->name, cl->name_len) : NULL;
+	cl->may_reclaim = p && !p->done;
 }
 
 void st_client_renew(struct nfs_state *s, struct nfs_client *cl)
@@ -529,6 +748,11 @@ void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
 		st_owner_free(s, container_of(cl->lockowners.next, struct nfs_owner, link));
 	while (!list_empty(&cl->owners))
 		st_owner_free(s, container_of(cl->owners.next, struct nfs_owner, link));
+	/* its record goes with it (not at a stop: that is a restart to the clients), unless
+	 * the other incarnation of the same name carries it on */
+	if (cl->recorded && !s->closing && !name_recorded_elsewhere(s, cl))
+		clientrec_del(s->rec, cl->name, cl->name_len);
+	cl->recorded = false;
 	ht_del(&s->clients_id, &cl->by_id);
 	ht_del(&s->clients_name, &cl->by_name);
 	list_del(&cl->link);
@@ -584,6 +808,7 @@ unsigned state_sweep(struct nfs_state *s)
 	unsigned gone = 0;
 	struct st_list *l, *next;
 
+	state_in_grace(s); /* ends it on time */
 	for (l = s->clients.next; l != &s->clients; l = next) {
 		struct nfs_client *cl = container_of(l, struct nfs_client, link);
 

@@ -46,6 +46,11 @@ struct state_config {
 	const char *server_owner;   /* so_major_id / server scope */
 	uint64_t boot_time;         /* seconds; part of clientids and session ids so that ids of an earlier run are STALE */
 	uint64_t (*now)(void);      /* monotonic seconds; NULL: CLOCK_MONOTONIC */
+	/* Client records on stable storage (clientrec.h) and the grace period after a
+	 * restart (RFC 8881 §8.4.2, RFC 7530 §9.6.2). NULL: no records, never a grace
+	 * period (clients of an earlier run then reclaim nothing: NO_GRACE). */
+	const char *state_dir;
+	uint32_t grace_time;        /* seconds; the longest grace period */
 };
 
 /* 0, -EINVAL for a config that cannot work (lease_time, max_slots or max_ops of 0,
@@ -53,7 +58,33 @@ struct state_config {
  * NFS4_OPAQUE_LIMIT), -ENOMEM. */
 int state_create(struct nfs_state **out, const struct state_config *cfg);
 
-/* Free everything. No COMPOUND may still hold a session (req->slot set). */
+/* state_create() with a state_dir: how the records were found (for the start-up log). */
+struct state_boot {
+	unsigned previous;          /* clients of the previous run that may reclaim */
+	unsigned bad_lines;         /* unreadable lines of the record log, skipped */
+};
+void state_boot_info(const struct nfs_state *s, struct state_boot *out);
+
+/*
+ * The grace period (RFC 8881 §8.4.2.1, RFC 7530 §9.6.2): after a start that found client
+ * records of the previous run, for grace_time seconds, or until each of those clients
+ * has sent RECLAIM_COMPLETE (4.0 clients never do: their grace runs out), only reclaims
+ * make state: OPEN CLAIM_PREVIOUS and LOCK reclaim, by a client of the previous run that
+ * has not said RECLAIM_COMPLETE. Anything else that would make or break state gets
+ * NFS4ERR_GRACE (OPEN, LOCK, LOCKT, and REMOVE and RENAME, which could take a name
+ * from under a reclaim, as knfsd); a reclaim outside it, after RECLAIM_COMPLETE or by a
+ * client unknown to the previous run: NFS4ERR_NO_GRACE. The end of the grace period
+ * rewrites the records with the clients of this run only.
+ */
+bool state_in_grace(struct nfs_state *s);
+
+/* OPEN (both versions), before anything is looked up: reclaim is CLAIM_PREVIOUS. The
+ * grace rules above; NFS4_OK to go on. A 4.0 owner naming no known client passes (the
+ * OPEN then fails with STALE_CLIENTID). */
+nfsstat4 state_open_claim(struct nfs_req *r, const open_owner4 *owner, bool reclaim);
+
+/* Free everything. No COMPOUND may still hold a session (req->slot set). Client records
+ * stay on stable storage: a stop is a restart to the clients. */
 void state_destroy(struct nfs_state *s);
 
 /* Install the handlers of EXCHANGE_ID, CREATE_SESSION, SEQUENCE, DESTROY_SESSION,
@@ -242,6 +273,8 @@ struct nfs_client {
 	bool v40;                      /* made by SETCLIENTID */
 	bool dead;                     /* destroyed; memory kept while busy */
 	bool reclaim_complete;
+	bool may_reclaim;              /* a client of the previous run, in the grace period */
+	bool recorded;                 /* its name is in the client records */
 	uint64_t expiry;               /* lease end (monotonic seconds) */
 	unsigned busy;                 /* COMPOUNDs holding it through a slot */
 	unsigned nsessions;
@@ -365,7 +398,28 @@ struct nfs_state {
 	struct st_htab clients_id, clients_name, sessions, owners, files, opens, lockowners, locks;
 	struct st_list clients;
 	struct state_stats stats;
+	/* client records and grace (clientrec.h) */
+	struct clientrec *rec;
+	struct st_htab prev;           /* names of the previous run's clients: struct st_prev */
+	unsigned prev_left;            /* of them, not yet RECLAIM_COMPLETE */
+	bool grace;
+	uint64_t grace_end;
+	bool closing;                  /* state_destroy: records stay */
+	struct state_boot boot;
 };
+
+/* A client of the previous run (for the grace period). */
+struct st_prev {
+	struct st_hnode node;
+	bool done;                     /* RECLAIM_COMPLETE came */
+	uint32_t len;
+	uint8_t name[];
+};
+
+/* The grace rules for client cl: NFS4_OK, NFS4ERR_GRACE or NFS4ERR_NO_GRACE. */
+nfsstat4 st_grace_check(struct nfs_state *s, struct nfs_client *cl, bool reclaim);
+/* RECLAIM_COMPLETE of cl (4.1+, the whole server): its reclaims are over. */
+void st_reclaim_done(struct nfs_state *s, struct nfs_client *cl);
 
 /* Time, identifiers, principals. */
 uint64_t st_now(const struct nfs_state *s);

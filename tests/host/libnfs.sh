@@ -95,7 +95,7 @@ started=""
 for attempt in 1 2 3 4 5; do
     port=$(( 20000 + RANDOM % 30000 ))
     port_busy "$port" && continue
-    "$sluiced" --export "$exp" -l "127.0.0.1:$port" --log-level debug > "$log" 2>&1 &
+    "$sluiced" --export "$exp" -l "127.0.0.1:$port" --state-dir "$work/state" --log-level debug > "$log" 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || break

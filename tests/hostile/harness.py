@@ -4,6 +4,7 @@ Used by tests/hostile/hostile.py (hostile input) and tests/hostile/state.py (NFS
 seqid and slot replays, stateids, leases, locks, restart). Stdlib only; the message encoders
 and decoders are in rpcmsg.py next to this file.
 """
+import os
 import re
 import signal
 import socket
@@ -137,7 +138,10 @@ class Server:
         if config:
             args = [sluiced, "-c", config]
         else:
-            args = [sluiced, "--export", export, "-l", listen, "--log-level", "debug"]
+            # client records beside the log, not in the default /var/lib/sluice (records of
+            # an earlier run would start a grace period)
+            args = [sluiced, "--export", export, "-l", listen, "--log-level", "debug",
+                    "--state-dir", os.path.join(os.path.dirname(os.path.abspath(log)), "state")]
         self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.logf,
                                   stderr=subprocess.STDOUT)
         self.port = None
