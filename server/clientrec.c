@@ -17,6 +17,7 @@
 struct clientrec {
 	int dirfd;
 	int fd; /* the log, O_APPEND */
+	unsigned long lines;
 };
 
 static int hexval(int ch)
@@ -165,6 +166,8 @@ static int append(struct clientrec *cr, char op, const void *name, uint32_t len,
 	/* O_APPEND and one write: a line is whole or (after a crash) cut, never interleaved */
 	ret = write_all(cr->fd, buf, n);
 	free(buf);
+	if (ret == 0)
+		cr->lines++;
 	if (ret == 0 && durable && fdatasync(cr->fd) < 0)
 		ret = -errno;
 	return ret;
@@ -185,6 +188,7 @@ int clientrec_rewrite(struct clientrec *cr, clientrec_next_fn next, void *arg)
 	char *buf = malloc(LINE_MAX_BYTES + 1);
 	const void *name;
 	uint32_t len;
+	unsigned long lines = 0;
 	int fd, ret = 0;
 
 	if (!buf)
@@ -194,8 +198,10 @@ int clientrec_rewrite(struct clientrec *cr, clientrec_next_fn next, void *arg)
 		free(buf);
 		return -errno;
 	}
-	while (ret == 0 && next(arg, &name, &len))
+	while (ret == 0 && next(arg, &name, &len)) {
 		ret = len > NAME_MAX_BYTES ? -EINVAL : write_all(fd, buf, format_line(buf, '+', name, len));
+		lines++;
+	}
 	free(buf);
 	if (ret == 0 && fsync(fd) < 0)
 		ret = -errno;
@@ -211,7 +217,13 @@ int clientrec_rewrite(struct clientrec *cr, clientrec_next_fn next, void *arg)
 	/* appends go to the new file from now on */
 	if (cr->fd >= 0)
 		close(cr->fd);
+	cr->lines = lines;
 	return open_log(cr);
+}
+
+unsigned long clientrec_lines(const struct clientrec *cr)
+{
+	return cr->lines;
 }
 
 void clientrec_close(struct clientrec *cr)

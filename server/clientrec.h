@@ -8,8 +8,9 @@
  * (it went: lease expired, destroyed, replaced), HEX being the name's bytes in hex. An
  * addition is made durable (fdatasync) before the client's first stateful reply can leave,
  * so that no client that got state is unknown after a crash; a removal is not (a lost
- * one only lets a gone client reclaim nothing). The log is compacted at start and at the
- * end of each grace period: written to a temporary file, fsync'ed, renamed over the old one,
+ * one only lets a gone client reclaim nothing). The log is compacted at start, at the
+ * end of each grace period, and when it has grown well past the clients it records
+ * (state_sweep): written to a temporary file, fsync'ed, renamed over the old one,
  * and the directory fsync'ed.
  *
  * Blocking file I/O on the caller's thread: a few small writes per client lifetime.
@@ -35,6 +36,8 @@ int clientrec_add(struct clientrec *cr, const void *name, uint32_t len);
 int clientrec_del(struct clientrec *cr, const void *name, uint32_t len);
 /* Replace the log by one "+" line per name that next yields, atomically and durably. */
 int clientrec_rewrite(struct clientrec *cr, clientrec_next_fn next, void *arg);
+/* Lines in the log now (each add or del appends one; a rewrite leaves one per name). */
+unsigned long clientrec_lines(const struct clientrec *cr);
 void clientrec_close(struct clientrec *cr);
 
 #endif

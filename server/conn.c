@@ -47,6 +47,7 @@ struct conn_out {
 	void *done_arg;
 	int iovcnt;
 	int cur; /* first iovec not completely written (already advanced in place) */
+	size_t overhead; /* this entry's own memory, counted in out_bytes until it is freed */
 	uint8_t marker[RECMARK_HDR_SIZE];
 	struct iovec iov[];
 };
@@ -72,7 +73,7 @@ struct conn {
 
 	struct conn_out *out_head;
 	struct conn_out **out_tail;
-	size_t out_bytes;     /* queued and not yet written */
+	size_t out_bytes;     /* queued and not yet written, plus the queue entries' own memory */
 	size_t out_unflushed; /* queued since the last flush */
 
 	/* On the listener's work list (run before the loop sleeps) when one of these is set. */
@@ -438,6 +439,7 @@ static void conn_advance(struct conn *c, size_t w)
 		c->out_head = o->next;
 		if (!c->out_head)
 			c->out_tail = &c->out_head;
+		c->out_bytes -= o->overhead;
 		/* Unlinked first: done may queue the next reply, or close the connection. */
 		if (o->done)
 			o->done(o->done_arg);
@@ -531,6 +533,10 @@ int conn_send(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn 
 	o = malloc(sizeof(*o) + ((size_t)iovcnt + 1) * sizeof(struct iovec));
 	if (!o)
 		goto fail;
+	/* The entry itself counts against out_max too, so that a client that sends many small
+	 * calls and never reads cannot queue replies without bound (their bytes alone would
+	 * allow some 100,000 of them in out_max). */
+	o->overhead = sizeof(*o) + ((size_t)iovcnt + 1) * sizeof(struct iovec);
 
 	o->next = NULL;
 	o->done = done;
@@ -543,7 +549,7 @@ int conn_send(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn 
 		memcpy(&o->iov[1], iov, (size_t)iovcnt * sizeof(*iov));
 	*c->out_tail = o;
 	c->out_tail = &o->next;
-	c->out_bytes += total + RECMARK_HDR_SIZE;
+	c->out_bytes += total + RECMARK_HDR_SIZE + o->overhead;
 	c->out_unflushed += total + RECMARK_HDR_SIZE;
 
 	if (!ev_is_active(&c->wio)) {

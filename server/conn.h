@@ -9,10 +9,12 @@
  *
  * Backpressure: a connection stops reading its socket while its unsent output is above
  * out_max, or while max_in_flight records are waiting for their reply, and reads again once
- * output is down to out_max / 2 and a slot is free. Memory per connection is therefore
- * bounded: one partial record (max_record), the bytes of one socket read that were already
- * in hand when reading stopped, out_max plus the replies of the max_in_flight records that
- * were being served when the limit was hit.
+ * output is down to out_max / 2 and a slot is free. Output counts the queue entries' own
+ * memory with the reply bytes, and the caller frees what a small reply pinned (its request)
+ * when it queues it (dispatch.c), so memory per connection is bounded: one partial record
+ * (max_record), the bytes of one socket read that were already in hand when reading
+ * stopped, out_max plus the replies of the max_in_flight records that were being served
+ * when the limit was hit (a large queued reply, a READ, keeps its request until written).
  *
  * Lifetime: a connection is reference counted. The open connection holds one reference;
  * conn_close() (called by us on EOF, socket errors and broken record marking, or by the

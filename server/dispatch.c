@@ -84,6 +84,41 @@ static void req_sent(void *arg)
 	req_free(arg);
 }
 
+/* Replies up to this size are copied out of their request, which is freed at once. */
+#define DETACH_MAX 16384u
+
+struct detached_reply {
+	struct iovec iov;
+	uint8_t buf[];
+};
+
+/*
+ * Queue r's reply and let go of r. A small reply is copied into a buffer of its own first:
+ * a request holds at least an arena chunk (64 KiB) and its record, and a client that sends
+ * many calls without reading its replies would otherwise pin all of them (the output limit
+ * counts reply bytes). A large one (READ data) is sent from the request's memory, which is
+ * freed when the reply is written.
+ */
+static void reply_and_free(struct nfs_req *r, const struct iovec *iov, unsigned niov, size_t len)
+{
+	struct detached_reply *d = len <= DETACH_MAX ? malloc(sizeof(*d) + len) : NULL;
+	size_t off = 0;
+
+	if (!d) {
+		reply_out(r->lp, r->conn, iov, niov, len, req_sent, r);
+		return;
+	}
+	for (unsigned i = 0; i < niov; i++) {
+		memcpy(d->buf + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	d->iov.iov_base = d->buf;
+	d->iov.iov_len = off;
+	/* r (and its reference on the connection) lives until the reply is queued */
+	reply_out(r->lp, r->conn, &d->iov, 1, off, small_reply_done, d);
+	req_free(r);
+}
+
 /* A retransmission answered from the slot's reply cache: the RPC header, then the cached
  * COMPOUND4res bytes (copied into the compound's memory by SEQUENCE). */
 static void send_replay(struct nfs_req *r)
@@ -104,7 +139,7 @@ static void send_replay(struct nfs_req *r)
 	iov[1].iov_base = (void *)r->replay;
 	iov[1].iov_len = r->replay_len;
 	log_debug("xid %08x: replayed from the session slot (%zu bytes)", r->xid, r->replay_len);
-	reply_out(r->lp, r->conn, iov, 2, n + r->replay_len, req_sent, r);
+	reply_and_free(r, iov, 2, n + r->replay_len);
 }
 
 static void compound_done(struct compound *c)
@@ -133,7 +168,7 @@ static void compound_done(struct compound *c)
 	}
 	rpc_encode_accept(hdr, RPC_REPLY_ACCEPT_SIZE, r->xid, SUCCESS);
 	iov = compound_reply(c, &niov, &len);
-	reply_out(r->lp, r->conn, iov, niov, len, req_sent, r);
+	reply_and_free(r, iov, niov, len);
 }
 
 void dispatch_on_op(struct compound *c, uint32_t op, nfsstat4 status)

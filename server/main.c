@@ -14,6 +14,13 @@
 #include "server.h"
 #include "version.h"
 
+/* jemalloc's options (read at its start, before main): a background thread returns freed
+ * pages to the system after dirty_decay_ms. Without it pages are only purged when
+ * allocations happen to tick the decay, so an idle server kept the memory of 10,000 expired
+ * clients (host.manyclients: +17 MiB after 35 s idle, +2 MiB with the thread). */
+extern const char *malloc_conf;
+const char *malloc_conf = "background_thread:true";
+
 /* Parse (the file, or the demo default for --export) and check; errors go to stderr. */
 static struct config *load_config(const struct cli_opts *o)
 {

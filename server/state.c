@@ -618,8 +618,10 @@ void st_client_confirm(struct nfs_state *s, struct nfs_client *cl)
 	 * client that has state is never unknown after a crash. A failed write is logged by
 	 * nobody here; the client then cannot reclaim after a restart. */
 	if (s->rec) {
-		if (name_recorded_elsewhere(s, cl) || clientrec_add(s->rec, cl->name, cl->name_len) == 0)
+		if (name_recorded_elsewhere(s, cl) || clientrec_add(s->rec, cl->name, cl->name_len) == 0) {
 			cl->recorded = true;
+			s->nrecorded++;
+		}
 	}
 	p = s->grace ? prev_find(s, cl->name, cl->name_len) : NULL;
 	cl->may_reclaim = p && !p->done;
@@ -752,6 +754,8 @@ void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
 	 * the other incarnation of the same name carries it on */
 	if (cl->recorded && !s->closing && !name_recorded_elsewhere(s, cl))
 		clientrec_del(s->rec, cl->name, cl->name_len);
+	if (cl->recorded)
+		s->nrecorded--;
 	cl->recorded = false;
 	ht_del(&s->clients_id, &cl->by_id);
 	ht_del(&s->clients_name, &cl->by_name);
@@ -809,6 +813,13 @@ unsigned state_sweep(struct nfs_state *s)
 	struct st_list *l, *next;
 
 	state_in_grace(s); /* ends it on time */
+	/* Out of grace, a log grown well past the clients it records is compacted: one line
+	 * per client again (the previous run's names are only needed in grace). */
+	if (s->rec && !s->grace && clientrec_lines(s->rec) > 2ul * s->nrecorded + 1024) {
+		struct name_iter it = {.s = s, .l = s->clients.next};
+
+		clientrec_rewrite(s->rec, next_recorded, &it);
+	}
 	for (l = s->clients.next; l != &s->clients; l = next) {
 		struct nfs_client *cl = container_of(l, struct nfs_client, link);
 

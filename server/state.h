@@ -405,6 +405,7 @@ struct nfs_state {
 	bool grace;
 	uint64_t grace_end;
 	bool closing;                  /* state_destroy: records stay */
+	unsigned nrecorded;            /* clients with recorded set */
 	struct state_boot boot;
 };
 
