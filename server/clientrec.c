@@ -77,7 +77,7 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int replay(int dirfd, clientrec_line_fn fn, void *arg, unsigned *bad)
+static int replay(int dirfd, clientrec_line_fn fn, void *arg, unsigned *bad, unsigned long *lines)
 {
 	FILE *f;
 	int fd = openat(dirfd, LOG_NAME, O_RDONLY | O_CLOEXEC);
@@ -99,6 +99,7 @@ static int replay(int dirfd, clientrec_line_fn fn, void *arg, unsigned *bad)
 		return -ENOMEM;
 	}
 	while ((n = getline(&line, &cap, f)) >= 0) {
+		(*lines)++;
 		uint32_t len;
 		bool add;
 
@@ -109,10 +110,13 @@ static int replay(int dirfd, clientrec_line_fn fn, void *arg, unsigned *bad)
 		}
 		fn(arg, name, len, add);
 	}
+	/* a read error is not the end of the log: the clients after it would lose their
+	 * right to reclaim when the log is rewritten with what was read */
+	n = feof(f) ? 0 : -EIO;
 	free(line);
 	free(name);
 	fclose(f);
-	return 0;
+	return (int)n;
 }
 
 static int open_log(struct clientrec *cr)
@@ -140,7 +144,7 @@ int clientrec_open(struct clientrec **out, const char *dir, clientrec_line_fn fn
 		free(cr);
 		return ret;
 	}
-	ret = replay(cr->dirfd, fn, arg, bad);
+	ret = replay(cr->dirfd, fn, arg, bad, &cr->lines);
 	if (ret == 0)
 		ret = open_log(cr);
 	if (ret < 0) {
@@ -180,7 +184,9 @@ int clientrec_add(struct clientrec *cr, const void *name, uint32_t len)
 
 int clientrec_del(struct clientrec *cr, const void *name, uint32_t len)
 {
-	return append(cr, '-', name, len, false);
+	/* durable too: a lost "-" after a crash would let a client whose lease ran out (and
+	 * whose locks someone else may hold now) reclaim them (RFC 8881 §8.4.3) */
+	return append(cr, '-', name, len, true);
 }
 
 int clientrec_rewrite(struct clientrec *cr, clientrec_next_fn next, void *arg)

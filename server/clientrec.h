@@ -7,8 +7,9 @@
  * The file, STATE_DIR/clients, is a log of lines "+HEX" (a client was confirmed) and "-HEX"
  * (it went: lease expired, destroyed, replaced), HEX being the name's bytes in hex. An
  * addition is made durable (fdatasync) before the client's first stateful reply can leave,
- * so that no client that got state is unknown after a crash; a removal is not (a lost
- * one only lets a gone client reclaim nothing). The log is compacted at start, at the
+ * so that no client that got state is unknown after a crash; a removal too, so that a
+ * client whose lease ran out cannot come back after a crash and reclaim locks that others
+ * may have taken since (RFC 8881 §8.4.3). The log is compacted at start, at the
  * end of each grace period, and when it has grown well past the clients it records
  * (state_sweep): written to a temporary file, fsync'ed, renamed over the old one,
  * and the directory fsync'ed.
@@ -29,7 +30,8 @@ typedef void (*clientrec_line_fn)(void *arg, const void *name, uint32_t len, boo
 typedef bool (*clientrec_next_fn)(void *arg, const void **name, uint32_t *len);
 
 /* Create dir (0700) if needed, replay STATE_DIR/clients through fn (malformed lines are
- * skipped and counted in *bad), and open it for appending. 0 or -errno. */
+ * skipped and counted in *bad), and open it for appending. 0 or -errno (-EIO when the log
+ * could not be read to its end). */
 int clientrec_open(struct clientrec **out, const char *dir, clientrec_line_fn fn, void *arg, unsigned *bad);
 /* Record the confirmation (durable) or the end of a client. 0 or -errno. */
 int clientrec_add(struct clientrec *cr, const void *name, uint32_t len);

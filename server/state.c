@@ -171,6 +171,19 @@ uint64_t st_now(const struct nfs_state *s)
 	return (uint64_t)ts.tv_sec;
 }
 
+uint64_t st_deadline(const struct nfs_state *s, uint32_t secs)
+{
+	struct timespec ts;
+
+	if (s->cfg.now)
+		return s->cfg.now() + secs;
+	/* st_now() rounds down: a deadline from it would come up to a second early, a lease
+	 * or grace period shorter than promised (RFC 7530 §9.5). Rounded up here, it is
+	 * never short and at most a second long. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec + (ts.tv_nsec > 0) + secs;
+}
+
 static uint64_t rng_next(struct nfs_state *s)
 {
 	uint64_t x = s->rng;
@@ -384,7 +397,7 @@ static int records_open(struct nfs_state *s)
 	s->boot.previous = s->prev_left = (unsigned)s->prev.n;
 	if (s->prev_left) {
 		s->grace = true;
-		s->grace_end = st_now(s) + s->cfg.grace_time;
+		s->grace_end = st_deadline(s, s->cfg.grace_time);
 	}
 	return 0;
 }
@@ -420,8 +433,10 @@ nfsstat4 st_grace_check(struct nfs_state *s, struct nfs_client *cl, bool reclaim
 {
 	bool in = state_in_grace(s);
 
+	/* RFC 8881 §18.51.3: a 4.1+ client sends RECLAIM_COMPLETE before its first
+	 * non-reclaim OPEN or LOCK; before it those get GRACE, in grace or not (as knfsd) */
 	if (!reclaim)
-		return in ? NFS4ERR_GRACE : NFS4_OK;
+		return in || (cl && !cl->v40 && !cl->reclaim_complete) ? NFS4ERR_GRACE : NFS4_OK;
 	/* RFC 8881 §8.4.2.1, §18.51.3: only in the grace period, only a client of the
 	 * previous run, and not after its RECLAIM_COMPLETE */
 	if (!in || !cl || !cl->may_reclaim || cl->reclaim_complete)
@@ -596,7 +611,7 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 	cl->cs_cached = false;
 	st_random(s, cl->confirm, sizeof(cl->confirm));
 	/* An unconfirmed record lasts one lease (RFC 8881 §18.35.4, RFC 7530 §16.34.5). */
-	cl->expiry = st_now(s) + s->cfg.lease_time;
+	cl->expiry = st_deadline(s, s->cfg.lease_time);
 	ht_add(&s->clients_id, &cl->by_id, client_id_hash(s, cl->id));
 	ht_add(&s->clients_name, &cl->by_name, hash_bytes(s, 1, cl->name, len));
 	list_add(&s->clients, &cl->link);
@@ -629,7 +644,7 @@ void st_client_confirm(struct nfs_state *s, struct nfs_client *cl)
 
 void st_client_renew(struct nfs_state *s, struct nfs_client *cl)
 {
-	cl->expiry = st_now(s) + s->cfg.lease_time;
+	cl->expiry = st_deadline(s, s->cfg.lease_time);
 }
 
 bool st_client_has_state(const struct nfs_client *cl)
@@ -1694,6 +1709,10 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
 			return NFS4ERR_BAD_STATEID;
 		if (!zeros && !write)
 			return NFS4_OK; /* READ bypass may ignore deny modes */
+		/* RFC 8881 §8.4.2, RFC 7530 §9.6.2: whether the I/O conflicts depends on share
+		 * reservations still to be reclaimed; wait the grace period out (knfsd too) */
+		if (state_in_grace(s))
+			return NFS4ERR_GRACE;
 		f = fh && fh_len <= NFS4_FHSIZE ? file_find(s, fh, fh_len) : NULL;
 		/* RFC 7530 §9.1.4.3 / RFC 8881 §9.1.2: an anonymous I/O that a share
 		 * reservation denies is NFS4ERR_LOCKED. */

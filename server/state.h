@@ -70,7 +70,8 @@ void state_boot_info(const struct nfs_state *s, struct state_boot *out);
  * records of the previous run, for grace_time seconds, or until each of those clients
  * has sent RECLAIM_COMPLETE (4.0 clients never do: their grace runs out), only reclaims
  * make state: OPEN CLAIM_PREVIOUS and LOCK reclaim, by a client of the previous run that
- * has not said RECLAIM_COMPLETE. Anything else that would make or break state gets
+ * has not said RECLAIM_COMPLETE. A 4.1+ client's OPEN or LOCK before its RECLAIM_COMPLETE
+ * is NFS4ERR_GRACE at any time (RFC 8881 §18.51.3). Anything else that would make or break state gets
  * NFS4ERR_GRACE (OPEN, LOCK, LOCKT, and REMOVE and RENAME, which could take a name
  * from under a reclaim, as knfsd); a reclaim outside it, after RECLAIM_COMPLETE or by a
  * client unknown to the previous run: NFS4ERR_NO_GRACE. The end of the grace period
@@ -424,6 +425,8 @@ void st_reclaim_done(struct nfs_state *s, struct nfs_client *cl);
 
 /* Time, identifiers, principals. */
 uint64_t st_now(const struct nfs_state *s);
+/* now + secs, never earlier than secs from this moment (lease ends, grace end). */
+uint64_t st_deadline(const struct nfs_state *s, uint32_t secs);
 void st_random(struct nfs_state *s, void *buf, size_t len);
 void st_princ_of(const struct nfs_req *r, struct st_princ *p);
 bool st_princ_eq(const struct st_princ *a, const struct st_princ *b);

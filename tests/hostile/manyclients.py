@@ -335,16 +335,18 @@ def step2(fleet, cl, files):
 
 
 def step3(fleet, cl, files):
-    """SEQUENCE + PUTROOTFH + OPEN + LOCK (4.1) or PUTFH + OPEN_CONFIRM + LOCK (4.0)."""
+    """SEQUENCE + RECLAIM_COMPLETE + PUTROOTFH + OPEN + LOCK (4.1) or PUTFH + OPEN_CONFIRM +
+    LOCK (4.0)."""
     name, fh = files[cl.fno]
     if cl.v41:
         cur = R.stateid(1, b"\0" * 12)   # the current stateid: OPEN's (RFC 8881 §16.2.3.1.2)
-        ops = [R.sequence(cl.sessionid, seqid=1, slot=0), R.putrootfh(),
+        # RFC 8881 §18.51.3: RECLAIM_COMPLETE before the first OPEN (else GRACE)
+        ops = [R.sequence(cl.sessionid, seqid=1, slot=0), R.reclaim_complete(), R.putrootfh(),
                R.open_(name, b"open-owner", clientid=cl.clientid, access=R.SHARE_ACCESS_BOTH),
                R.lock(R.WRITE_LT, cl.offset, RANGE,
                       new=(0, cur, 0, cl.clientid, b"lock-owner"))]
         xid, p = call(ops, 1)
-        what = "SEQUENCE+PUTROOTFH+OPEN+LOCK"
+        what = "SEQUENCE+RECLAIM_COMPLETE+PUTROOTFH+OPEN+LOCK"
     else:
         confirmed = R.stateid_with_seqid(cl.open_sid, R.stateid_seqid(cl.open_sid) + 1)
         ops = [R.putfh(fh), R.open_confirm(cl.open_sid, 2),
@@ -743,12 +745,13 @@ class Run:
         cur = R.stateid(1, b"\0" * 12)
         diag = []
         for seq, (name, fh) in enumerate(self.files, start=1):
-            cr = one.compound([R.sequence(sess, seqid=seq), R.putrootfh(),
+            first = [R.reclaim_complete()] if seq == 1 else []   # RFC 8881 §18.51.3
+            cr = one.compound([R.sequence(sess, seqid=seq)] + first + [R.putrootfh(),
                                R.open_(name, b"after-open", clientid=clid,
                                        access=R.SHARE_ACCESS_BOTH),
                                R.lock(R.WRITE_LT, 0, R.UINT64_MAX,
                                       new=(0, cur, 0, clid, b"after-lock"))], 1)
-            bad = all_ok(cr, 4)
+            bad = all_ok(cr, 4 + len(first))
             if bad:
                 diag.append("%s: %s" % (name, bad))
         one.close()

@@ -22,13 +22,25 @@ drives it as several clients at once, NFSv4.0 (RFC 7530) and NFSv4.1 (RFC 8881):
   5. Byte-range locks between two clients (A on 4.0, B on 4.1): conflicts with LOCK4denied,
      LOCKT, ranges at the end of the 64-bit space, INVAL ranges, LOCKU splitting a range,
      RELEASE_LOCKOWNER with and without locks; share reservations (SHARE_DENIED).
+  6. Reclaim (RFC 8881 §8.4.2, §8.4.2.1, §18.51; RFC 7530 §9.6.2), on servers of its own
+     (own ports and state directories): the client records (STATE_DIR/clients) of a 4.1, a
+     4.0 and a stateless client; after SIGKILL and a restart the grace period (GRACE for
+     new OPEN, LOCK, LOCKT, REMOVE, RENAME, anonymous WRITE; NO_GRACE for reclaims by
+     clients the previous run did not know or after RECLAIM_COMPLETE), OPEN CLAIM_PREVIOUS
+     and LOCK reclaim by both, the reclaimed locks and share reservation holding after it,
+     its length (grace_time: the 4.0 client never sends RECLAIM_COMPLETE); an early end
+     once every client of the previous run (all 4.1) sent RECLAIM_COMPLETE, also after a
+     second crash within the grace period; clients that expired before a restart are
+     forgotten (no grace period at all); a 4.1 OPEN before the client's RECLAIM_COMPLETE
+     is GRACE even then (RFC 8881 §18.51.3).
 
-A grace period after a (re)start is waited out (the first OPEN or READ that is not refused
-with NFS4ERR_GRACE ends it). Every check prints one TAP line with what was expected and what
-came back; the last line is the summary "host.state: N checks, M failed". Exit 0 when all
-passed, 77 (skipped) when not root (sluiced needs open_by_handle_at), 1 otherwise (with the
-tail of the server's log). Stdlib only; encoders and decoders in rpcmsg.py, the raw client
-and the server harness in harness.py, next to this file.
+A grace period after a (re)start of the main server is waited out (the first OPEN or READ
+that is not refused with NFS4ERR_GRACE ends it). Every check prints one TAP line with what
+was expected and what came back; the last line is the summary "host.state: N checks, M
+failed". Exit 0 when all passed, 77 (skipped) when not root (sluiced needs
+open_by_handle_at), 1 otherwise (with the tail of the server's log). Stdlib only; encoders
+and decoders in rpcmsg.py, the raw client and the server harness in harness.py, next to this
+file.
 """
 import os
 import re
@@ -242,8 +254,11 @@ class V41:
         self.slots = {}
         self.setup = []   # (what, CompoundReply) of the three steps
 
-    def start(self):
-        cr = self.call_plain([R.exchange_id(owner=self.name.encode(), verifier=os.urandom(8))])
+    def start(self, verifier=None, reclaim_complete=True):
+        """EXCHANGE_ID (verifier None: a new random one), CREATE_SESSION and, unless told
+        not to (a client about to reclaim), RECLAIM_COMPLETE. True when each was OK."""
+        self.verifier = verifier or os.urandom(8)
+        cr = self.call_plain([R.exchange_id(owner=self.name.encode(), verifier=self.verifier)])
         self.setup.append(("EXCHANGE_ID", cr))
         res = result(cr, "EXCHANGE_ID")
         if res is None or res.status != OK:
@@ -255,6 +270,8 @@ class V41:
         if res is None or res.status != OK:
             return False
         self.sessionid, self.nslots = res.sessionid, res.nslots
+        if not reclaim_complete:
+            return True
         cr = self.call([R.reclaim_complete()])
         self.setup.append(("RECLAIM_COMPLETE", cr))
         res = result(cr, "RECLAIM_COMPLETE")
@@ -324,11 +341,12 @@ class Locks41:
         return cr
 
 
-def start_v41(port, name, what):
+def start_v41(port, name, what, verifier=None, reclaim_complete=True):
     """A 4.1 client with its session; one check that it got there."""
     v = V41(port, name)
-    ok = v.start()
-    check(ok, "%s: EXCHANGE_ID, CREATE_SESSION, RECLAIM_COMPLETE" % what, "NFS4_OK each",
+    ok = v.start(verifier, reclaim_complete)
+    check(ok, "%s: EXCHANGE_ID, CREATE_SESSION%s" % (
+        what, ", RECLAIM_COMPLETE" if reclaim_complete else ""), "NFS4_OK each",
           ", ".join("%s %s" % (w, R.status_name(result(cr, w).status) if result(cr, w)
                                else cr.describe()) for w, cr in v.setup))
     if not ok:
@@ -336,8 +354,10 @@ def start_v41(port, name, what):
     return v
 
 
-def start_v40(port, name, what):
+def start_v40(port, name, what, verifier=None):
     v = V40(port, name)
+    if verifier:
+        v.verifier = verifier
     cr = v.setclientid()
     res = result(cr, "SETCLIENTID_CONFIRM")
     ok = res is not None and res.status == OK
@@ -859,13 +879,531 @@ def restart(ctx):
     r.close()
 
 
+# ---- 7. reclaim: client records, the grace period, reclaims -----------------------------------
+
+CLAIM_PREVIOUS = 1          # open_claim_type4
+OPEN_DELEGATE_NONE = 0
+COMPLETE_ALREADY = 10054    # NFS4ERR_COMPLETE_ALREADY (RFC 8881 §15.1.9.1)
+R.STATUS_NAME.setdefault(COMPLETE_ALREADY, "COMPLETE_ALREADY")
+GRACE_LINE = re.compile(r"grace period: (\d+) client\(s\) of the previous run")
+
+
+def open_previous(owner, clientid=0, seqid=0, access=R.SHARE_ACCESS_BOTH,
+                  deny=R.SHARE_DENY_NONE):
+    """OPEN CLAIM_PREVIOUS (RFC 7530 §16.16, RFC 8881 §18.16): the file is the current FH,
+    the claim carries the delegation type held before (none)."""
+    return R.op("OPEN", R.u32(seqid) + R.u32(access) + R.u32(deny) + R.owner4(clientid, owner) +
+                R.u32(0) + R.u32(CLAIM_PREVIOUS) + R.u32(OPEN_DELEGATE_NONE))
+
+
+def write_anon(offset, data):
+    """WRITE with the anonymous stateid (RFC 8881 §8.2.3), FILE_SYNC4."""
+    return R.op("WRITE", R.ANON_STATEID + R.u64(offset) + R.u32(2) + R.opaque(data))
+
+
+def remove(name):
+    return R.op("REMOVE", R.string(name))
+
+
+def rename(old, new):
+    return R.op("RENAME", R.string(old) + R.string(new))
+
+
+def records(state_dir):
+    """STATE_DIR/clients (server/clientrec.h: "+HEX" a client confirmed, "-HEX" it went):
+    (its lines, the set of names it leaves recorded), or (None, the error)."""
+    try:
+        with open(os.path.join(state_dir, "clients"), "rb") as f:
+            lines = f.read().decode("ascii", "replace").splitlines()
+    except OSError as e:
+        return None, str(e)
+    live = set()
+    for line in lines:
+        try:
+            name = bytes.fromhex(line[1:])
+        except ValueError:
+            continue
+        if line[:1] == "+":
+            live.add(name)
+        elif line[:1] == "-":
+            live.discard(name)
+    return lines, live
+
+
+def show_names(names):
+    return "{%s}" % ", ".join(sorted(n.decode("ascii", "replace") for n in names))
+
+
+def show_lines(lines):
+    def one(line):
+        try:
+            return line[0] + bytes.fromhex(line[1:]).decode("ascii", "replace")
+        except ValueError:
+            return repr(line)
+    return "[%s]" % ", ".join(one(x) for x in lines)
+
+
+def check_records(state_dir, want, desc, exact_lines=True):
+    """The record log names exactly the clients want (names as bytes); exact_lines: and
+    it is one "+" line per client, nothing else (as after a compaction)."""
+    lines, live = records(state_dir)
+    if lines is None:
+        return check(False, desc, show_names(want), "no record log: %s" % live)
+    ok = live == set(want)
+    if exact_lines:
+        ok = ok and sorted(lines) == sorted("+" + n.hex() for n in want)
+    return check(ok, desc, ("one +HEX line for each of " if exact_lines else "recorded: ") +
+                 show_names(want), "%s (%d line(s): %s)" % (show_names(live), len(lines),
+                                                           show_lines(lines)))
+
+
+def grace_count(srv):
+    """N of the start-up line "grace period: N client(s) of the previous run", or None."""
+    m = GRACE_LINE.search(srv.log())
+    return int(m.group(1)) if m else None
+
+
+def expired_count(srv):
+    return sum(int(n) for n in re.findall(r"lease expired for (\d+) client", srv.log()))
+
+
+def reclaim(ctx):
+    """Client records on stable storage and the grace period (RFC 8881 §8.4.2, §8.4.2.1,
+    §18.51; RFC 7530 §9.6.2), on servers of their own (own ports and state directories,
+    the same export): run 1 makes state, SIGKILL, run 2 is in grace for the clients of
+    run 1 (its end measured); a second pair of runs whose clients are all 4.1 and send
+    RECLAIM_COMPLETE (the grace ends early); and a server whose only clients expired before
+    its restart (no grace at all), its lease waited out while the others run."""
+    what = "reclaim"
+    work, exp = ctx["work"], ctx["exp"]
+
+    def server(port, state, tag, n):
+        conf = os.path.join(work, "sluice-%s.conf" % tag)
+        if n == 1:
+            write_config(conf, port, exp, state)
+        srv = ctx["server"](conf, "sluiced.%s%d.log" % (tag, n))
+        if not check(srv.port == port, "%s: sluiced (%s, run %d, pid %d) listens on port %d" %
+                     (what, tag, n, srv.p.pid, port), port, srv.port):
+            raise AssertionError("sluiced (%s, run %d) is not serving" % (tag, n))
+        return srv
+
+    def no_grace_line(srv, desc):
+        n = grace_count(srv)
+        return check(n is None, desc, "no \"grace period: N client(s)\" line",
+                     "none" if n is None else "N = %d" % n)
+
+    def fh_of(cr):
+        res = result(cr, "GETFH")
+        if res is None or res.status != OK:
+            raise AssertionError("no file handle: %s" % cr.describe())
+        return res.fh
+
+    # -- expiry, first part: clients that expire before a restart (server X) -----------
+    wx = "expiry"
+    px, dir_x = free_port(), os.path.join(work, "state-x")
+    sx = server(px, dir_x, "x", 1)
+    x40 = start_v40(px, "host-state-X40", wx + " X40 (4.0)")
+    x41 = start_v41(px, "host-state-X41", wx + " X41 (4.1)")
+    ctx["close"] += [x40, x41]
+    os_x40, fh_x = x40.open_confirmed("rc-x.bin", "X40-open", 0, R.SHARE_ACCESS_BOTH)
+    expect(x40.call([R.putfh(fh_x), R.lock(R.WRITE_LT, 0, 100,
+                                           new=(2, os_x40, 0, x40.cid, b"X40-lock"))]),
+           "LOCK", OK, "%s: X40 LOCK WRITE_LT [0, 100)" % wx, lock=True)
+    cr = x41.open("rc-x.bin", "X41-open", R.SHARE_ACCESS_BOTH)
+    expect(cr, "OPEN", OK, "%s: X41 opens rc-x.bin" % wx)
+    if result(cr, "OPEN") and result(cr, "OPEN").status == OK:
+        expect(Locks41(x41, fh_x, result(cr, "OPEN").stateid, b"X41-lock").lock(
+            R.WRITE_LT, 200, 100), "LOCK", OK, "%s: X41 LOCK WRITE_LT [200, 300)" % wx, lock=True)
+    t_x = time.time()   # the last time X40 and X41 said anything: their leases run from here
+    check_records(dir_x, [b"host-state-X40", b"host-state-X41"],
+                  "%s: STATE_DIR/clients once X40 and X41 are confirmed" % wx)
+    tap.note("%s: X40 and X41 go silent now; their leases are checked at the end" % wx)
+
+    # -- run 1 makes state (A 4.1, B 4.0, C without state, U unconfirmed) --------------
+    pr, dir_r = free_port(), os.path.join(work, "state-reclaim")
+    s1 = server(pr, dir_r, "r", 1)
+    no_grace_line(s1, "%s: run 1 starts with an empty state directory" % what)
+    VA = b"verif-A!"
+    a = start_v41(pr, "A", what + " run 1: A (4.1)", verifier=VA)
+    ctx["close"].append(a)
+    cr = a.open("rc-a.bin", "A-open", R.SHARE_ACCESS_BOTH)
+    expect(cr, "OPEN", OK, "%s: run 1: A opens rc-a.bin" % what)
+    os_a1, fh_a = result(cr, "OPEN").stateid, fh_of(cr)
+    expect(Locks41(a, fh_a, os_a1, b"A-lock").lock(R.WRITE_LT, 0, 100), "LOCK", OK,
+           "%s: run 1: A LOCK WRITE_LT [0, 100) of rc-a.bin" % what, lock=True)
+    NB = "host-state-reclaim-B"
+    b = start_v40(pr, NB, what + " run 1: B (4.0)")
+    ctx["close"].append(b)
+    os_b1, fh_b = b.open_confirmed("rc-b.bin", "B-open", 0, R.SHARE_ACCESS_BOTH,
+                                   R.SHARE_DENY_WRITE)
+    expect(b.call([R.putfh(fh_b), R.lock(R.WRITE_LT, 100, 100,
+                                         new=(2, os_b1, 0, b.cid, b"B-lock"))]),
+           "LOCK", OK, "%s: run 1: B LOCK WRITE_LT [100, 200) of rc-b.bin" % what, lock=True)
+    NC = "host-state-reclaim-C"
+    c = start_v41(pr, NC, what + " run 1: C (4.1, no state)")
+    ctx["close"].append(c)
+    u = V40(pr, "host-state-reclaim-U")
+    ctx["close"].append(u)
+    cr = u.call([R.setclientid(u.verifier, u.name.encode())])
+    expect(cr, "SETCLIENTID", OK, "%s: run 1: U (4.0) SETCLIENTID, never confirmed" % what)
+    # RFC 8881 §8.4.2.1, RFC 7530 §9.6.2: a record for each client that may hold state
+    # (server/clientrec.h: made at the confirmation, SETCLIENTID_CONFIRM or CREATE_SESSION)
+    check_records(dir_r, [b"A", NB.encode(), NC.encode()],
+                  "%s: run 1: STATE_DIR/clients (A, B and C confirmed, U not)" % what)
+
+    # -- SIGKILL, run 2 ----------------------------------------------------------------
+    pid = s1.p.pid
+    s1.kill()
+    tap.note("%s: sluiced pid %d killed with SIGKILL" % (what, pid))
+    # Restart just before a whole second of CLOCK_MONOTONIC (time.monotonic() on Linux):
+    # a grace period counted in whole seconds from there, rounded down, would be almost
+    # a second short, which the measurement below sees.
+    while time.monotonic() % 1.0 < 0.85:
+        time.sleep(0.01)
+    t_r2 = time.time()
+    s2 = server(pr, dir_r, "r", 2)
+    n = grace_count(s2)
+    check(n == 3, "%s: run 2 logs \"grace period: N client(s) of the previous run\"" % what,
+          "N = 3 (A, B, C)", "no such line" if n is None else "N = %d" % n)
+    check_records(dir_r, [b"A", NB.encode(), NC.encode()],
+                  "%s: run 2: STATE_DIR/clients compacted at the start" % what)
+
+    # -- clients unknown to run 1 during the grace period ------------------------------
+    # RFC 8881 §8.4.2.1: a reclaim by a client the previous instance did not know:
+    # NFS4ERR_NO_GRACE; §8.4.2, §18.16.4, §18.11.4: new opens and LOCKT: NFS4ERR_GRACE.
+    ND = "host-state-reclaim-D"
+    d = start_v41(pr, ND, what + " run 2: D (4.1, new)", reclaim_complete=False)
+    ctx["close"].append(d)
+    expect(d.call([R.putfh(fh_a), open_previous("D-prev")]), "OPEN", E["NO_GRACE"],
+           "%s: run 2, in grace: D OPEN CLAIM_PREVIOUS of rc-a.bin (D is not of run 1)" % what)
+    expect(d.call([R.reclaim_complete()]), "RECLAIM_COMPLETE", OK,
+           "%s: run 2, in grace: D RECLAIM_COMPLETE (nothing to reclaim)" % what)
+    expect(d.call([R.putrootfh(), R.open_("rc-d.bin", "D-open", d.cid, 0, R.SHARE_ACCESS_BOTH)]),
+           "OPEN", E["GRACE"], "%s: run 2, in grace: D OPEN CLAIM_NULL of rc-d.bin" % what)
+    expect(d.call([R.putfh(fh_a), R.lockt(R.WRITE_LT, 0, 100, d.cid, b"D-test")]), "LOCKT",
+           E["GRACE"], "%s: run 2, in grace: D LOCKT WRITE_LT [0, 100) of rc-a.bin" % what,
+           lock=True)
+    # RFC 7530 §9.6.2, RFC 8881 §8.4.2: READ and WRITE in the grace period only when the
+    # server can tell that no reclaim could conflict. B's open of run 1 denied WRITE and
+    # is not reclaimed yet; an anonymous WRITE, which a share reservation refuses
+    # (NFS4ERR_LOCKED, RFC 7530 §9.1.4.3), cannot be judged: GRACE (knfsd:
+    # check_special_stateids).
+    expect(d.call([R.putfh(fh_b), write_anon(0, b"D was here")]), "WRITE", E["GRACE"],
+           "%s: run 2, in grace: D WRITE with the anonymous stateid to rc-b.bin (B's open of "
+           "run 1 denied WRITE, not reclaimed yet)" % what)
+    expect(d.call([R.putrootfh(), remove("rc-victim.bin")]), "REMOVE", E["GRACE"],
+           "%s: run 2, in grace: D REMOVE rc-victim.bin" % what)
+    expect(d.call([R.putrootfh(), R.op("SAVEFH"), rename("rc-victim.bin", "rc-victim.2")]),
+           "RENAME", E["GRACE"], "%s: run 2, in grace: D RENAME rc-victim.bin" % what)
+    d40 = start_v40(pr, "host-state-reclaim-D40", what + " run 2: D40 (4.0, new)")
+    ctx["close"].append(d40)
+    expect(d40.open("rc-d.bin", "D40-open", 0, R.SHARE_ACCESS_BOTH), "OPEN", E["GRACE"],
+           "%s: run 2, in grace: D40 OPEN CLAIM_NULL of rc-d.bin" % what)
+    expect(d40.call([R.putfh(fh_b), open_previous("D40-prev", d40.cid, 0)]), "OPEN",
+           E["NO_GRACE"], "%s: run 2, in grace: D40 OPEN CLAIM_PREVIOUS of rc-b.bin (D40 is "
+           "not of run 1)" % what)
+
+    # -- A (4.1) reclaims --------------------------------------------------------------
+    # RFC 8881 §8.4.2.1, §18.16.3 (CLAIM_PREVIOUS: the file is the current FH), §18.10.3
+    # (reclaim TRUE), §18.51.3 (after RECLAIM_COMPLETE no reclaim: NO_GRACE)
+    a.close()
+    a2 = start_v41(pr, "A", what + " run 2: A again (same owner and verifier)", verifier=VA,
+                   reclaim_complete=False)
+    ctx["close"].append(a2)
+    cr = a2.call([R.putfh(fh_a), open_previous("A-open", a2.cid), R.getfh()])
+    expect(cr, "OPEN", OK, "%s: run 2, in grace: A OPEN CLAIM_PREVIOUS of rc-a.bin (BOTH)" %
+           what, pred=lambda r: (r.stateid is not None and
+                                 R.stateid_other(r.stateid) != R.stateid_other(os_a1),
+                                 "stateid other %s (run 1's: %s)" % (
+                                     R.stateid_other(r.stateid).hex() if r.stateid else "-",
+                                     R.stateid_other(os_a1).hex())),
+           pred_desc="with a new stateid")
+    o = result(cr, "OPEN")
+    os_a2 = o.stateid if o is not None and o.status == OK else os_a1
+    expect(a2.call(read_ops(fh_a, os_a2)), "READ", OK,
+           "%s: run 2, in grace: A READ with its reclaimed open stateid" % what)
+    cr = a2.call([R.putfh(fh_a), R.lock(R.WRITE_LT, 0, 100, reclaim=True,
+                                        new=(0, os_a2, 0, a2.cid, b"A-lock"))])
+    expect(cr, "LOCK", OK, "%s: run 2, in grace: A LOCK WRITE_LT [0, 100) reclaim TRUE "
+           "(open_to_lock_owner)" % what, lock=True)
+    ls_a2 = result(cr, "LOCK").stateid if result(cr, "LOCK") else None
+    exist_a = (ls_a2, 0) if ls_a2 else None
+    if exist_a:
+        expect(a2.call([R.putfh(fh_a), R.lock(R.WRITE_LT, 200, 10, exist=exist_a)]), "LOCK",
+               E["GRACE"], "%s: run 2, in grace: A LOCK WRITE_LT [200, 210) reclaim FALSE" %
+               what, lock=True)
+    expect(a2.call([R.reclaim_complete()]), "RECLAIM_COMPLETE", OK,
+           "%s: run 2, in grace: A RECLAIM_COMPLETE" % what)
+    expect(a2.call([R.putfh(fh_a), open_previous("A-open", a2.cid)]), "OPEN", E["NO_GRACE"],
+           "%s: run 2, in grace: A OPEN CLAIM_PREVIOUS after its RECLAIM_COMPLETE" % what)
+    if exist_a:
+        expect(a2.call([R.putfh(fh_a), R.lock(R.WRITE_LT, 300, 10, reclaim=True,
+                                              exist=exist_a)]),
+               "LOCK", E["NO_GRACE"], "%s: run 2, in grace: A LOCK reclaim TRUE after its "
+               "RECLAIM_COMPLETE" % what, lock=True)
+    # the grace period is the server's: B and C have not finished
+    expect(a2.call([R.putrootfh(), R.open_("rc-d.bin", "A-new", a2.cid, 0)]), "OPEN",
+           E["GRACE"], "%s: run 2, in grace: A OPEN CLAIM_NULL after its RECLAIM_COMPLETE "
+           "(B and C have not finished)" % what)
+    expect(a2.call([R.reclaim_complete()]), "RECLAIM_COMPLETE", COMPLETE_ALREADY,
+           "%s: run 2: A's second RECLAIM_COMPLETE (RFC 8881 §18.51.3)" % what)
+
+    # -- B (4.0) reclaims --------------------------------------------------------------
+    # RFC 7530 §9.6.2, §16.16.5 (CLAIM_PREVIOUS: the current FH is the file; a new
+    # open-owner may have to confirm), §16.10.4 (reclaim TRUE)
+    b.close()
+    b2 = start_v40(pr, NB, what + " run 2: B again (same name and verifier)", verifier=b.verifier)
+    ctx["close"].append(b2)
+    cr = b2.call([R.putfh(fh_b), open_previous("B-open", b2.cid, 0, R.SHARE_ACCESS_BOTH,
+                                               R.SHARE_DENY_WRITE)])
+    expect(cr, "OPEN", OK, "%s: run 2, in grace: B OPEN CLAIM_PREVIOUS of rc-b.bin (4.0, "
+           "BOTH, denying WRITE)" % what)
+    o = result(cr, "OPEN")
+    bseq, os_b2 = 0, None
+    if o is not None and o.status == OK:
+        os_b2 = o.stateid
+        if o.rflags & R.OPEN4_RESULT_CONFIRM:
+            bseq += 1
+            cr = b2.call([R.putfh(fh_b), R.open_confirm(os_b2, bseq)])
+            expect(cr, "OPEN_CONFIRM", OK, "%s: run 2, in grace: B OPEN_CONFIRM of the "
+                   "reclaimed open" % what)
+            if result(cr, "OPEN_CONFIRM") and result(cr, "OPEN_CONFIRM").status == OK:
+                os_b2 = result(cr, "OPEN_CONFIRM").stateid
+    ls_b2 = None
+    if os_b2 is not None:
+        bseq += 1
+        cr = b2.call([R.putfh(fh_b), R.lock(R.WRITE_LT, 100, 100, reclaim=True,
+                                            new=(bseq, os_b2, 0, b2.cid, b"B-lock"))])
+        expect(cr, "LOCK", OK, "%s: run 2, in grace: B LOCK WRITE_LT [100, 200) reclaim TRUE"
+               % what, lock=True)
+        ls_b2 = result(cr, "LOCK").stateid if result(cr, "LOCK") else None
+    lseq_b = 0
+    if ls_b2:
+        lseq_b += 1
+        expect(b2.call([R.putfh(fh_b), R.lock(R.WRITE_LT, 300, 10, exist=(ls_b2, lseq_b))]),
+               "LOCK", E["GRACE"], "%s: run 2, in grace: B LOCK WRITE_LT [300, 310) reclaim "
+               "FALSE" % what, lock=True)
+
+    expect(d.call([R.putfh(fh_b), write_anon(0, b"D was here")]), "WRITE",
+           (E["GRACE"], E["LOCKED"]), "%s: run 2, in grace: D WRITE with the anonymous "
+           "stateid to rc-b.bin once B reclaimed its open denying WRITE" % what)
+
+    # -- the grace period runs to grace_time (B is 4.0, C never came back) -------------
+    # RFC 8881 §8.4.2.1: it may end early only once every client of run 1 finished.
+    deadline = t_r2 + GRACE_LIMIT
+    last_renew = time.time()
+    os_d = None
+    while time.time() < deadline:
+        cr = d.call([R.putrootfh(), R.open_("rc-d.bin", "D-open", d.cid, 0,
+                                            R.SHARE_ACCESS_BOTH)])
+        o = result(cr, "OPEN")
+        if o is None or o.status != E["GRACE"]:
+            break
+        if time.time() - last_renew >= 2.0:
+            for v in (a2, b2, d40):
+                v.renew()
+            last_renew = time.time()
+        time.sleep(0.1)
+    waited = time.time() - t_r2
+    expect(cr, "OPEN", OK, "%s: run 2: D OPEN CLAIM_NULL once the grace period is over" % what)
+    if o is not None and o.status == OK:
+        os_d = o.stateid
+    # RFC 7530 §9.6.2, RFC 8881 §8.4.2: the grace period lasts (at least) a lease period;
+    # here grace_time. waited counts from before the process started: it cannot be shorter
+    # than the grace period.
+    check(GRACE <= waited <= GRACE + 3, "%s: run 2: the grace period lasts grace_time "
+          "(B is 4.0, C did not come back)" % what, "new opens served %d to %d s after the "
+          "restart" % (GRACE, GRACE + 3), "after %.2f s" % waited)
+    # the records of the clients that did not come back (C) go at the end of the grace
+    check_records(dir_r, [b"A", NB.encode(), ND.encode(), b"host-state-reclaim-D40"],
+                  "%s: run 2: STATE_DIR/clients after the grace period (C forgotten)" % what)
+    if os_d is not None:
+        dl = Locks41(d, fh_a, None, b"D-lock")
+        cr = d.open("rc-a.bin", "D-open-a", R.SHARE_ACCESS_BOTH)
+        expect(cr, "OPEN", OK, "%s: run 2, after grace: D opens rc-a.bin" % what)
+        if result(cr, "OPEN") and result(cr, "OPEN").status == OK:
+            dl.open_sid = result(cr, "OPEN").stateid
+            expect(dl.lock(R.WRITE_LT, 50, 10), "LOCK", E["DENIED"],
+                   "%s: run 2, after grace: D LOCK WRITE_LT [50, 60) of rc-a.bin" % what,
+                   lock=True, pred=denied_by(a2.cid, b"A-lock", [(0, 100)], (50, 10)),
+                   pred_desc="naming A's reclaimed lock")
+        expect(d.open("rc-b.bin", "D-open-b", R.SHARE_ACCESS_WRITE), "OPEN",
+               E["SHARE_DENIED"], "%s: run 2, after grace: D OPEN rc-b.bin for WRITE (B's "
+               "reclaimed open denies WRITE)" % what)
+        expect(d.call([R.putfh(fh_b), write_anon(0, b"D was here")]), "WRITE", E["LOCKED"],
+               "%s: run 2, after grace: D WRITE with the anonymous stateid to rc-b.bin" % what)
+        cr = d.open("rc-b.bin", "D-open-b", R.SHARE_ACCESS_READ)
+        expect(cr, "OPEN", OK, "%s: run 2, after grace: D opens rc-b.bin for READ" % what)
+        if result(cr, "OPEN") and result(cr, "OPEN").status == OK:
+            expect(Locks41(d, fh_b, result(cr, "OPEN").stateid, b"D-lock-b").lock(
+                R.READ_LT, 150, 10), "LOCK", E["DENIED"],
+                "%s: run 2, after grace: D LOCK READ_LT [150, 160) of rc-b.bin" % what,
+                lock=True, pred=denied_by(b2.cid, b"B-lock", [(100, 100)], (150, 10)),
+                pred_desc="naming B's reclaimed lock")
+    if ls_b2:
+        lseq_b += 1
+        expect(b2.call([R.putfh(fh_b), R.lock(R.WRITE_LT, 300, 10, reclaim=True,
+                                              exist=(ls_b2, lseq_b))]),
+               "LOCK", E["NO_GRACE"], "%s: run 2, after grace: B LOCK reclaim TRUE" % what,
+               lock=True)
+    expect(d.call([R.putrootfh(), R.lookup("rc-victim.bin")]), "LOOKUP", OK,
+           "%s: run 2, after grace: rc-victim.bin is still there (REMOVE and RENAME were "
+           "refused)" % what)
+    expect(d.call([R.putrootfh(), remove("rc-victim.bin")]), "REMOVE", OK,
+           "%s: run 2, after grace: D REMOVE rc-victim.bin" % what)
+    end = time.time() + SWEEP_SLACK + 1
+    while "grace period over" not in s2.log() and time.time() < end:
+        time.sleep(0.2)
+    check("grace period over" in s2.log(), "%s: run 2 logs the end of the grace period" % what,
+          "\"grace period over\"", "found" if "grace period over" in s2.log() else "not found")
+
+    # -- early end: all clients of the previous run are 4.1 and send RECLAIM_COMPLETE --
+    # RFC 8881 §8.4.2.1: the grace period may end once every client of the previous
+    # instance sent RECLAIM_COMPLETE; §8.4.3: after a second crash during the grace period
+    # the clients that had not reclaimed yet may still reclaim.
+    w7 = "early end"
+    pid = s2.p.pid
+    s2.kill()
+    tap.note("%s: run 2 (pid %d) killed; runs 3 to 5 on port %d with a new state directory" %
+             (w7, pid, pr))
+    dir_7 = os.path.join(work, "state-early")
+    NG, NH, NE = "host-state-early-G", "host-state-early-H", "host-state-early-E"
+    s3 = server(pr, dir_7, "e", 1)
+    V7 = b"verif-7!"
+    g = start_v41(pr, NG, w7 + " run 3: G (4.1)", verifier=V7)
+    h = start_v41(pr, NH, w7 + " run 3: H (4.1, no state)", verifier=V7)
+    ctx["close"] += [g, h]
+    cr = g.open("rc-e.bin", "G-open", R.SHARE_ACCESS_BOTH)
+    expect(cr, "OPEN", OK, "%s: run 3: G opens rc-e.bin" % w7)
+    fh_e = fh_of(cr)
+    expect(Locks41(g, fh_e, result(cr, "OPEN").stateid, b"G-lock").lock(R.WRITE_LT, 0, 100),
+           "LOCK", OK, "%s: run 3: G LOCK WRITE_LT [0, 100)" % w7, lock=True)
+    pid = s3.p.pid
+    s3.kill()
+    tap.note("%s: run 3 (pid %d) killed with SIGKILL" % (w7, pid))
+    s4 = server(pr, dir_7, "e", 2)
+    n = grace_count(s4)
+    check(n == 2, "%s: run 4 logs \"grace period: N client(s) of the previous run\"" % w7,
+          "N = 2 (G, H)", "no such line" if n is None else "N = %d" % n)
+    e = start_v41(pr, NE, w7 + " run 4: E (4.1, new)")
+    ctx["close"].append(e)
+    expect(e.open("rc-e.bin", "E-open", R.SHARE_ACCESS_BOTH), "OPEN", E["GRACE"],
+           "%s: run 4, in grace: E OPEN CLAIM_NULL" % w7)
+    g.close()
+    h.close()
+
+    def reclaim_g(run):
+        v = start_v41(pr, NG, "%s run %d: G again" % (w7, run), verifier=V7,
+                      reclaim_complete=False)
+        ctx["close"].append(v)
+        cr = v.call([R.putfh(fh_e), open_previous("G-open", v.cid)])
+        expect(cr, "OPEN", OK, "%s: run %d, in grace: G OPEN CLAIM_PREVIOUS" % (w7, run))
+        if result(cr, "OPEN") and result(cr, "OPEN").status == OK:
+            expect(v.call([R.putfh(fh_e), R.lock(R.WRITE_LT, 0, 100, reclaim=True,
+                                                 new=(0, result(cr, "OPEN").stateid, 0,
+                                                      v.cid, b"G-lock"))]),
+                   "LOCK", OK, "%s: run %d, in grace: G LOCK reclaim TRUE [0, 100)" %
+                   (w7, run), lock=True)
+        expect(v.call([R.reclaim_complete()]), "RECLAIM_COMPLETE", OK,
+               "%s: run %d, in grace: G RECLAIM_COMPLETE" % (w7, run))
+        return v
+
+    g2 = reclaim_g(4)
+    expect(e.open("rc-e.bin", "E-open", R.SHARE_ACCESS_BOTH), "OPEN", E["GRACE"],
+           "%s: run 4: E OPEN CLAIM_NULL after G's RECLAIM_COMPLETE (H has not sent one)" % w7)
+
+    # a second crash in the grace period: G reclaimed, H did not, E is new; all three
+    # were confirmed in run 4 and may reclaim in run 5 (H's right is not lost)
+    pid = s4.p.pid
+    s4.kill()
+    tap.note("%s: run 4 (pid %d) killed with SIGKILL during its grace period" % (w7, pid))
+    t_r5 = time.time()
+    s5 = server(pr, dir_7, "e", 3)
+    n = grace_count(s5)
+    check(n == 3, "%s: run 5 (after a crash in run 4's grace period) logs \"grace period: N "
+          "client(s) of the previous run\"" % w7, "N = 3 (G, H, E)",
+          "no such line" if n is None else "N = %d" % n)
+    check_records(dir_7, [NG.encode(), NH.encode(), NE.encode()],
+                  "%s: run 5: STATE_DIR/clients compacted at the start" % w7)
+    g2.close()
+    e.close()
+    g3 = reclaim_g(5)
+    e2 = start_v41(pr, NE, w7 + " run 5: E again, RECLAIM_COMPLETE")
+    ctx["close"].append(e2)
+    expect(e2.open("rc-e.bin", "E-open", R.SHARE_ACCESS_BOTH), "OPEN", E["GRACE"],
+           "%s: run 5: E OPEN CLAIM_NULL after G's and E's RECLAIM_COMPLETE (H has not sent "
+           "one)" % w7)
+    # H comes back and has nothing to reclaim: its RECLAIM_COMPLETE is the last one, and
+    # the grace period ends with it (server/state.c st_reclaim_done)
+    h2 = start_v41(pr, NH, w7 + " run 5: H again, RECLAIM_COMPLETE", verifier=V7)
+    ctx["close"].append(h2)
+    t_done = time.time()
+    cr = e2.open("rc-e.bin", "E-open", R.SHARE_ACCESS_BOTH)
+    t_open = time.time()
+    expect(cr, "OPEN", OK, "%s: run 5: E OPEN CLAIM_NULL right after H's RECLAIM_COMPLETE" %
+           w7)
+    check(t_open - t_r5 < GRACE / 2.0, "%s: run 5: the grace period ends early" % w7,
+          "new opens served well before grace_time (%d s) after the restart" % GRACE,
+          "%.1f s after the restart, %.2f s after the last RECLAIM_COMPLETE" %
+          (t_open - t_r5, t_open - t_done))
+    o = result(cr, "OPEN")
+    if o is not None and o.status == OK:
+        expect(Locks41(e2, fh_e, o.stateid, b"E-lock").lock(R.WRITE_LT, 50, 10), "LOCK",
+               E["DENIED"], "%s: run 5: E LOCK WRITE_LT [50, 60)" % w7, lock=True,
+               pred=denied_by(g3.cid, b"G-lock", [(0, 100)], (50, 10)),
+               pred_desc="naming G's reclaimed lock")
+    check_records(dir_7, [NG.encode(), NH.encode(), NE.encode()],
+                  "%s: run 5: STATE_DIR/clients after the early end" % w7)
+
+    # -- expiry, second part: X40 and X41 expired; the restart has no grace period -----
+    end = t_x + LEASE + SWEEP_SLACK + 5
+    while expired_count(sx) < 2 and time.time() < end:
+        time.sleep(0.2)
+    check(expired_count(sx) >= 2, "%s: the server logs the expiry of X40 and X41" % wx,
+          "\"lease expired for N client(s)\", 2 in all", "%d, %.1f s after their last call" %
+          (expired_count(sx), time.time() - t_x))
+    check_records(dir_x, [], "%s: STATE_DIR/clients once X40 and X41 expired" % wx,
+                  exact_lines=False)
+    pid = sx.p.pid
+    sx.kill()
+    tap.note("%s: sluiced pid %d killed with SIGKILL" % (wx, pid))
+    sx2 = server(px, dir_x, "x", 2)
+    no_grace_line(sx2, "%s: the restart after X40 and X41 expired has no grace period" % wx)
+    y = start_v41(px, "host-state-Y", wx + " Y (4.1, new)", reclaim_complete=False)
+    ctx["close"].append(y)
+    # RFC 8881 §18.51.3: "Whenever a client establishes a new client ID and before it does
+    # the first non-reclaim operation that obtains a lock, it MUST send a RECLAIM_COMPLETE
+    # ... If non-reclaim locking operations are done before the RECLAIM_COMPLETE, an
+    # NFS4ERR_GRACE error will be returned." (knfsd: nfsd4_open)
+    expect(y.open("rc-x.bin", "Y-open", R.SHARE_ACCESS_BOTH), "OPEN", E["GRACE"],
+           "%s: Y OPEN CLAIM_NULL before its RECLAIM_COMPLETE (RFC 8881 §18.51.3)" % wx)
+    expect(y.call([R.reclaim_complete()]), "RECLAIM_COMPLETE", OK,
+           "%s: Y RECLAIM_COMPLETE with no grace period" % wx)
+    cr = y.open("rc-x.bin", "Y-open", R.SHARE_ACCESS_BOTH)
+    expect(cr, "OPEN", OK, "%s: Y OPEN CLAIM_NULL right after the restart" % wx)
+    if result(cr, "OPEN") and result(cr, "OPEN").status == OK:
+        expect(Locks41(y, fh_x, result(cr, "OPEN").stateid, b"Y-lock").lock(R.WRITE_LT, 0, ALL),
+               "LOCK", OK, "%s: Y LOCK WRITE_LT [0, end of file) (X40's and X41's locks are "
+               "gone)" % wx, lock=True)
+    x40.close()
+    x40b = start_v40(px, "host-state-X40", wx + " X40 again", verifier=x40.verifier)
+    ctx["close"].append(x40b)
+    expect(x40b.call([R.putfh(fh_x), open_previous("X40-open", x40b.cid, 0)]), "OPEN",
+           E["NO_GRACE"], "%s: X40 OPEN CLAIM_PREVIOUS (no grace period)" % wx)
+
+    for srv, tag in ((s5, "early end run 5"), (sx2, "expiry run 2")):
+        rc = srv.stop()
+        check(rc == 0, "%s: SIGTERM: sluiced (%s) exits" % (what, tag), "status 0", rc)
+
+
 # ---- main -------------------------------------------------------------------------------------
 
 def make_export(work):
     exp = os.path.join(work, "export")
     os.makedirs(exp)
     for name in ("replay.bin", "slot.bin", "data.bin", "locks.bin", "range.bin", "share.bin",
-                 "expire.bin", "restart.bin", "probe.bin"):
+                 "expire.bin", "restart.bin", "probe.bin", "rc-a.bin", "rc-b.bin", "rc-d.bin",
+                 "rc-victim.bin", "rc-e.bin", "rc-x.bin"):
         with open(os.path.join(exp, name), "wb") as f:
             f.write(("%s: some bytes to read\n" % name).encode() * 8)
     state = os.path.join(work, "state")
@@ -912,14 +1450,23 @@ def main():
     work = tempfile.mkdtemp(prefix="sluice-state.")
     exp, state = make_export(work)
     conf = os.path.join(work, "sluice.conf")
-    ctx = {"close": [], "logs": []}
+    ctx = {"close": [], "logs": [], "servers": [], "work": work, "exp": exp}
 
     def start(n):
         log = os.path.join(work, "sluiced.%d.log" % n)
         ctx["logs"].append(log)
         return Server(sluiced, log, config=conf)
 
+    def server(config, logname):
+        """Another sluiced, for the reclaim section (killed at the end)."""
+        log = os.path.join(work, logname)
+        ctx["logs"].append(log)
+        srv = Server(sluiced, log, config=config)
+        ctx["servers"].append(srv)
+        return srv
+
     ctx["start"] = start
+    ctx["server"] = server
     try:
         # The port is chosen once and kept: the restart must come back on the same one.
         ctx["port"] = free_port()
@@ -939,7 +1486,7 @@ def main():
 
         for name, fn in (("4.0 seqid", seqid40), ("4.1 slot", slots41),
                          ("stateid", stateids), ("lock", locks), ("lease", lease),
-                         ("restart", restart)):
+                         ("restart", restart), ("reclaim", reclaim)):
             tap.note("---- %s" % name)
             try:
                 fn(ctx)
@@ -965,6 +1512,8 @@ def main():
             v.close()
         if "srv" in ctx:
             ctx["srv"].kill()
+        for srv in ctx["servers"]:
+            srv.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 

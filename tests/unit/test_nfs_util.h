@@ -745,7 +745,35 @@ static inline clientid4 t_client40(const char *name, uint32_t uid)
 	return ok.clientid;
 }
 
-/* EXCHANGE_ID + CREATE_SESSION: W.sessid, W.seq = 0 (the next SEQUENCE uses 1). */
+/* The next SEQUENCE of slot 0 of W.sessid. */
+static inline nfs_argop4 a_sequence(void)
+{
+	nfs_argop4 a = a_plain(OP_SEQUENCE);
+	SEQUENCE4args *s = &a.nfs_argop4_u.opsequence;
+
+	memcpy(s->sa_sessionid, W.sessid, NFS4_SESSIONID_SIZE);
+	s->sa_sequenceid = ++W.seq;
+	s->sa_slotid = 0;
+	s->sa_highest_slotid = 0;
+	s->sa_cachethis = FALSE;
+	return a;
+}
+
+/* SEQUENCE + RECLAIM_COMPLETE (global), as every 4.1 client sends before its first OPEN
+ * or LOCK (RFC 8881 §18.51.3; without it those are NFS4ERR_GRACE). */
+static inline void t_reclaim_complete(void)
+{
+	nfs_argop4 ops[2] = {a_sequence(), a_plain(OP_RECLAIM_COMPLETE)};
+	struct t_rep r;
+
+	ops[1].nfs_argop4_u.opreclaim_complete.rca_one_fs = FALSE;
+	t_call(&r, 1, 0, ops, 2);
+	assert_int_equal(r.res.status, NFS4_OK);
+	t_free(&r);
+}
+
+/* EXCHANGE_ID + CREATE_SESSION + RECLAIM_COMPLETE: W.sessid, W.seq = 1 (the next SEQUENCE
+ * uses 2). */
 static inline clientid4 t_client41(const char *name)
 {
 	nfs_argop4 op = a_plain(OP_EXCHANGE_ID);
@@ -787,21 +815,8 @@ static inline clientid4 t_client41(const char *name)
 	       NFS4_SESSIONID_SIZE);
 	t_free(&r);
 	W.seq = 0;
+	t_reclaim_complete();
 	return id;
-}
-
-/* The next SEQUENCE of slot 0 of W.sessid. */
-static inline nfs_argop4 a_sequence(void)
-{
-	nfs_argop4 a = a_plain(OP_SEQUENCE);
-	SEQUENCE4args *s = &a.nfs_argop4_u.opsequence;
-
-	memcpy(s->sa_sessionid, W.sessid, NFS4_SESSIONID_SIZE);
-	s->sa_sequenceid = ++W.seq;
-	s->sa_slotid = 0;
-	s->sa_highest_slotid = 0;
-	s->sa_cachethis = FALSE;
-	return a;
 }
 
 #endif

@@ -60,6 +60,15 @@ static struct cl cl41(const char *name)
 	tc_free(&t);
 	c.id = ok.eir_clientid;
 	c.seq = 1;
+	/* RFC 8881 §18.51.3: RECLAIM_COMPLETE before the first LOCK (else GRACE) */
+	op = op_plain(OP_RECLAIM_COMPLETE);
+	{
+		nfs_argop4 ops[2] = {op_sequence(c.sessid, c.seq++, 0, false), op};
+
+		tc_run(&t, 1, ops, 2);
+		assert_int_equal(t.res.status, NFS4_OK);
+		tc_free(&t);
+	}
 	return c;
 }
 

@@ -162,7 +162,7 @@ static void test_sequence_bad_slot_and_session(void **state)
 	nfs_argop4 op;
 
 	(void)state;
-	t_client41("c", sessid);
+	t_client41_bare("c", sessid);
 	op = op_sequence(sessid, 1, T_SLOTS, false);
 	assert_int_equal(t_status(1, &op, 1), NFS4ERR_BADSLOT);
 	op = op_sequence(sessid, 1, 0xffffffffu, false);
@@ -309,7 +309,7 @@ static void test_reclaim_complete(void **state)
 	nfs_argop4 ops[3];
 
 	(void)state;
-	t_client41("c", sessid);
+	t_client41_bare("c", sessid);
 	ops[0] = op_sequence(sessid, 1, 0, false);
 	ops[1] = op_plain(OP_RECLAIM_COMPLETE);
 	assert_int_equal(t_status(1, ops, 2), NFS4_OK);

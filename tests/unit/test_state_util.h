@@ -54,8 +54,11 @@ static inline nfsstat4 t_putfh(struct compound *c, const nfs_argop4 *arg, nfs_re
 	return NFS4_OK;
 }
 
-/* OPEN of the current FH (claim ignored); a CLAIM_NULL name "missing" fails like a lookup
- * that found nothing, before state_open (as the real OPEN does). */
+/* OPEN of the current FH (the claim only decides reclaim or not). First the grace rules,
+ * as the real OPEN does: state_open_claim (CLAIM_PREVIOUS is a reclaim; state.h says when
+ * a non-reclaim OPEN gets NFS4ERR_GRACE), a failure advancing a 4.0 owner's seqid through
+ * state_open_failed. A CLAIM_NULL name "missing" then fails like a lookup that found
+ * nothing, before state_open (as the real OPEN does). */
 static inline nfsstat4 t_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const OPEN4args *a = &arg->nfs_argop4_u.opopen;
@@ -63,6 +66,11 @@ static inline nfsstat4 t_open(struct compound *c, const nfs_argop4 *arg, nfs_res
 	uint32_t rflags = 0;
 	nfsstat4 st;
 
+	st = state_open_claim(req_of(c), &a->owner, a->claim.claim == CLAIM_PREVIOUS);
+	if (st != NFS4_OK) {
+		state_open_failed(req_of(c), &a->owner, a->seqid, st);
+		return st;
+	}
 	if (a->claim.claim == CLAIM_NULL && a->claim.open_claim4_u.file.utf8string_len == 7 &&
 	    !memcmp(a->claim.open_claim4_u.file.utf8string_val, "missing", 7)) {
 		state_open_failed(req_of(c), &a->owner, a->seqid, NFS4ERR_NOENT);
@@ -558,14 +566,31 @@ static inline nfsstat4 t_create_session(clientid4 id, uint32_t seq, char *sessid
 	return st;
 }
 
-/* A 4.1 client with a confirmed client ID and one session. */
-static inline clientid4 t_client41(const char *owner, char *sessid)
+/* A 4.1 client with a confirmed client ID and one session, without RECLAIM_COMPLETE. */
+static inline clientid4 t_client41_bare(const char *owner, char *sessid)
 {
 	EXCHANGE_ID4resok ok;
 
 	assert_int_equal(t_exchange_id(owner, "verifier", 0, &ok), NFS4_OK);
 	assert_int_equal(t_create_session(ok.eir_clientid, ok.eir_sequenceid, sessid), NFS4_OK);
 	return ok.eir_clientid;
+}
+
+/* A 4.1 client with a confirmed client ID and one session that has sent RECLAIM_COMPLETE,
+ * as every client does before its first OPEN or LOCK (RFC 8881 §18.51.3: GRACE before it).
+ * The RECLAIM_COMPLETE goes through the last slot (T_SLOTS - 1, seqid 1): the tests count
+ * slot 0's seqids from 1. */
+static inline clientid4 t_client41(const char *owner, char *sessid)
+{
+	clientid4 id = t_client41_bare(owner, sessid);
+	nfs_argop4 ops[2] = {op_sequence(sessid, 1, T_SLOTS - 1, false), op_plain(OP_RECLAIM_COMPLETE)};
+	struct tc t;
+
+	ops[1].nfs_argop4_u.opreclaim_complete.rca_one_fs = FALSE;
+	tc_run(&t, 1, ops, 2);
+	assert_int_equal(t.res.status, NFS4_OK);
+	tc_free(&t);
+	return id;
 }
 
 /* A confirmed 4.0 client ID. */
