@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "clientrec.h"
+#include "test_tmpdir.h"
 
 #define NAME_MAX_BYTES 1024u
 
@@ -127,31 +128,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char p[1024];
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-		rm_tree(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
 	getline_ok = -1;
-	rm_tree(base);
+	t_rm_tree(base);
 	return 0;
 }
 

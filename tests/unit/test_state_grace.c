@@ -11,6 +11,7 @@
  * The tests named *_rfc hold the server to an RFC passage where the code, at the time of
  * writing, does something else; each names the passage. They run last. */
 #include "test_state_util.h"
+#include "test_tmpdir.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -40,30 +41,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char p[1024];
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-		rm_tree(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static int teardown(void **state)
 {
 	t_teardown(state);
-	rm_tree(base);
+	t_rm_tree(base);
 	return 0;
 }
 
