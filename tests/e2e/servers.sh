@@ -196,6 +196,9 @@ EOF
         } > /run/sluice-test.conf
         grep -q BAD /run/sluice-test.conf && return 1
         : > "$SRV_LOG_DIR/sluiced.log"
+        # A new server starts without client records (the previous test's clients would
+        # start a grace period); srv_restart keeps them, so that its clients reclaim.
+        rm -rf /run/sluice-state
         _sluice_start
         ;;
     *) echo "servers: unknown server $name" >&2; return 1 ;;
