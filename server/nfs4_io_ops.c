@@ -100,7 +100,7 @@ static nfsstat4 open_checked(struct opx *x)
 	}
 	oc->state_called = true;
 	st = state_open(x->req, &a->owner, a->seqid, oc->fh, oc->fh_len, access, a->share_deny,
-			&ok->stateid, &rflags);
+			a->claim.claim == CLAIM_PREVIOUS, &ok->stateid, &rflags);
 	if (st != NFS4_OK)
 		return st;
 	ok->rflags = rflags | OPEN4_RESULT_LOCKTYPE_POSIX;

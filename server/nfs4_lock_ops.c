@@ -160,8 +160,15 @@ static nfsstat4 lock_new_owner(struct compound *c, const open_to_lock_owner4 *a,
 		/* RFC 7530 §16.10.4: the lock-owner names the open's client */
 		if (a->lock_owner.clientid != o->owner->cl->id)
 			return NFS4ERR_BAD_STATEID;
-		/* a lock-owner known already takes the next seqid, as knfsd asks */
-		if (lo && st_owner_seqid(lo, a->lock_seqid) != ST_SEQ_NEW)
+		/* A lock-owner with no lock stateid (its first LOCK was DENIED, or its locks
+		 * went with their open) is new to the client again: the Linux client drops a
+		 * lock state that never got a stateid and reuses its owner name with seqid 0
+		 * (knfsd forgets such a lock-owner with its last stateid). The open-owner's
+		 * seqid, checked above, already told a retransmission from a new request. One
+		 * that holds lock stateids takes the next seqid, as knfsd asks. */
+		if (lo && st_owner_idle(lo))
+			lo->seqid = a->lock_seqid - 1;
+		else if (lo && st_owner_seqid(lo, a->lock_seqid) != ST_SEQ_NEW)
 			return NFS4ERR_BAD_SEQID;
 		lc->lo = lo;
 		st = lease40(s, o->owner->cl);

@@ -1471,7 +1471,7 @@ static bool share_conflict(const struct nfs_file *f, const struct nfs_open *self
 }
 
 nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, const void *fh,
-		    uint32_t fh_len, uint32_t share_access, uint32_t share_deny,
+		    uint32_t fh_len, uint32_t share_access, uint32_t share_deny, bool reclaim,
 		    stateid4 *out, uint32_t *rflags)
 {
 	struct nfs_state *s = r->state;
@@ -1540,8 +1540,13 @@ nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, c
 				return NFS4ERR_RESOURCE;
 			fresh = true;
 			/* RFC 7530 §9.1.7 / §16.18: a new owner's first OPEN is confirmed
-			 * with OPEN_CONFIRM. */
-			flags |= OPEN4_RESULT_CONFIRM;
+			 * with OPEN_CONFIRM; a reclaim's owner is known from before the
+			 * restart and is confirmed at once (knfsd too: the Linux client's
+			 * reclaim OPEN fetches no file handle to confirm with). */
+			if (reclaim)
+				ow->confirmed = true;
+			else
+				flags |= OPEN4_RESULT_CONFIRM;
 		}
 	}
 

@@ -140,7 +140,7 @@ void state_stats(const struct nfs_state *s, struct state_stats *out);
  * Returns NFS4_OK and the open stateid in *out. Share-deny conflicts across owners:
  * NFS4ERR_SHARE_DENIED. */
 nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, const void *fh,
-                    uint32_t fh_len, uint32_t share_access, uint32_t share_deny,
+                    uint32_t fh_len, uint32_t share_access, uint32_t share_deny, bool reclaim,
                     stateid4 *out, uint32_t *rflags);
 /*
  * Details of state_open():
@@ -151,6 +151,8 @@ nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, c
  *   Any other seqid but the next: NFS4ERR_BAD_SEQID. A still unconfirmed owner is replaced
  *   with its state by a new OPEN (RFC 7530 §16.18.5).
  * - *rflags gets OPEN4_RESULT_CONFIRM or'ed in; nothing else is cleared or set.
+ * - reclaim (CLAIM_PREVIOUS, 4.0): a new open-owner is confirmed at once, no OPEN_CONFIRM
+ *   (as knfsd; the Linux client's reclaim OPEN has no GETFH, so it could not send one).
  */
 
 /* 4.0 OPEN, before anything else: a retransmission of the open-owner's last OPEN (its seqid

@@ -293,7 +293,8 @@ static nfsstat4 one(struct cl *c, const char *fh, nfs_argop4 op, stateid4 *sid, 
 }
 
 /* OPEN of fh by owner: a reclaim (CLAIM_PREVIOUS) or not (4.1 CLAIM_FH, 4.0 CLAIM_NULL);
- * 4.0 with the client's next seqid and OPEN_CONFIRM when the server asks for it. */
+ * 4.0 with the client's next seqid and OPEN_CONFIRM when the server asks for it (never for
+ * a reclaim). */
 static nfsstat4 open_(struct cl *c, const char *fh, const char *owner, uint32_t access, uint32_t deny,
 		      bool reclaim, stateid4 *sid)
 {
@@ -309,6 +310,10 @@ static nfsstat4 open_(struct cl *c, const char *fh, const char *owner, uint32_t 
 		op.nfs_argop4_u.opopen.claim.open_claim4_u.delegate_type = OPEN_DELEGATE_NONE;
 	}
 	st = one(c, fh, op, sid, &rflags);
+	/* a reclaim's owner is confirmed at once (the Linux client's reclaim OPEN has no GETFH
+	 * and could not send OPEN_CONFIRM; knfsd does not ask) */
+	if (reclaim && st == NFS4_OK)
+		assert_false(rflags & OPEN4_RESULT_CONFIRM);
 	if (st == NFS4_OK && (rflags & OPEN4_RESULT_CONFIRM)) {
 		assert_int_equal(c->minor, 0);
 		op = op_plain(OP_OPEN_CONFIRM);

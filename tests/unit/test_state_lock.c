@@ -932,6 +932,32 @@ static void test_lease_expiry_frees_locks(void **state)
 
 /* A 4.0 lease that ran out without a sweep: the next LOCK of the client answers EXPIRED and
  * its state goes (RFC 7530 §9.6.3). */
+/* The Linux 4.0 client drops a lock state whose first LOCK was DENIED and reuses its
+ * lock-owner name with lock seqid 0 for the next process: that LOCK is new (the open-owner's
+ * seqid says so), not a BAD_SEQID (as knfsd, which forgets a lock-owner without stateids). */
+static void test_lock40_denied_owner_reused(void **state)
+{
+	struct cl a = cl40("a"), b = cl40("b");
+	stateid4 oa, ob;
+	seqid4 aseq = 0, bseq = 0;
+	struct res r;
+
+	(void)state;
+	oa = open40(&a, "g", "oo", OPEN4_SHARE_ACCESS_BOTH, &aseq);
+	ob = open40(&b, "g", "oo", OPEN4_SHARE_ACCESS_BOTH, &bseq);
+	assert_int_equal(lock_new(&a, "g", WRITE_LT, 0, 100, &oa, aseq++, 0, "lo", &r), NFS4_OK);
+	assert_int_equal(lock_new(&b, "g", WRITE_LT, 50, 10, &ob, bseq++, 0, "lock id:7", &r), NFS4ERR_DENIED);
+	/* the next process of b, the same owner name, seqid 0 again, a free range */
+	assert_int_equal(lock_new(&b, "g", WRITE_LT, 100, 10, &ob, bseq++, 0, "lock id:7", &r), NFS4_OK);
+	/* and a retransmission of that LOCK is still a replay (same stateid) */
+	{
+		struct res r2;
+
+		assert_int_equal(lock_new(&b, "g", WRITE_LT, 100, 10, &ob, bseq - 1, 0, "lock id:7", &r2), NFS4_OK);
+		assert_memory_equal(&r2.sid, &r.sid, sizeof(r.sid));
+	}
+}
+
 static void test_lock40_expired(void **state)
 {
 	struct cl c = cl40("c"), b;
@@ -1492,6 +1518,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_releases_locks, setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_expiry_frees_locks, setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lock40_expired, setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_lock40_denied_owner_reused, setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lock40_idle_lockowner_swept, setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_stats_back_to_zero, setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lock40_seqids, setup, t_teardown),

@@ -77,7 +77,7 @@ static inline nfsstat4 t_open(struct compound *c, const nfs_argop4 *arg, nfs_res
 		return NFS4ERR_NOENT;
 	}
 	st = state_open(req_of(c), &a->owner, a->seqid, c->cfh.data, c->cfh.len, a->share_access,
-			a->share_deny, &ok->stateid, &rflags);
+			a->share_deny, a->claim.claim == CLAIM_PREVIOUS, &ok->stateid, &rflags);
 	if (st != NFS4_OK)
 		return st;
 	ok->rflags = rflags;
