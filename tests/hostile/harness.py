@@ -49,6 +49,18 @@ def next_xid():
 
 # ---- a raw client -----------------------------------------------------------------------------
 
+def cannot_run(sluiced):
+    """The exit status when this test cannot run here (77: skipped, not root; 1: no such
+    sluiced), after saying why in TAP; None when it can."""
+    if os.geteuid() != 0:
+        print("1..0 # SKIP not root (sluiced needs open_by_handle_at)")
+        return 77
+    if not os.access(sluiced, os.X_OK):
+        print("Bail out! %s is not an executable" % sluiced)
+        return 1
+    return None
+
+
 class Closed(Exception):
     pass
 

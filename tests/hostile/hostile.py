@@ -29,7 +29,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpcmsg as R  # noqa: E402
-from harness import Client, Closed, Server, Tap, next_xid  # noqa: E402
+from harness import Client, Closed, Server, Tap, cannot_run, next_xid  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -505,12 +505,9 @@ def main():
         print("usage: hostile.py SLUICED", file=sys.stderr)
         return 2
     sluiced = sys.argv[1]
-    if os.geteuid() != 0:
-        print("1..0 # SKIP not root (sluiced needs open_by_handle_at)")
-        return 77
-    if not os.access(sluiced, os.X_OK):
-        print("Bail out! %s is not an executable" % sluiced)
-        return 1
+    rc = cannot_run(sluiced)
+    if rc is not None:
+        return rc
     work = tempfile.mkdtemp(prefix="sluice-hostile.")
     srv = None
     try:

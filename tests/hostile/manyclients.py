@@ -53,7 +53,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpcmsg as R  # noqa: E402
-from harness import Server, Tap  # noqa: E402
+from harness import Server, Tap, cannot_run  # noqa: E402
 
 LEASE = 10           # conf/config.c: lease_time 10..3600
 GRACE = 10           # grace_time 10..3600, at least lease_time
@@ -517,12 +517,9 @@ def main():
     ap.add_argument("--wrap", default="", help="command to run sluiced under (debugging)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("1..0 # SKIP not root (sluiced needs open_by_handle_at)")
-        return 77
-    if not os.access(args.sluiced, os.X_OK):
-        print("Bail out! %s is not an executable" % args.sluiced)
-        return 1
+    rc = cannot_run(args.sluiced)
+    if rc is not None:
+        return rc
     work = tempfile.mkdtemp(prefix="sluice-manyclients.")
     try:
         return run(args, work)

@@ -54,7 +54,7 @@ import traceback
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpcmsg as R  # noqa: E402
-from harness import Client, Closed, Server, Tap  # noqa: E402
+from harness import Client, Closed, Server, Tap, cannot_run  # noqa: E402
 
 LEASE = 10   # lease_time: the minimum conf/config.c allows
 GRACE = 10   # grace_time: its minimum, and it may not be shorter than lease_time
@@ -1440,12 +1440,9 @@ def main():
         print("usage: state.py SLUICED", file=sys.stderr)
         return 2
     sluiced = sys.argv[1]
-    if os.geteuid() != 0:
-        print("1..0 # SKIP not root (sluiced needs open_by_handle_at)")
-        return 77
-    if not os.access(sluiced, os.X_OK):
-        print("Bail out! %s is not an executable" % sluiced)
-        return 1
+    rc = cannot_run(sluiced)
+    if rc is not None:
+        return rc
     t0 = time.time()
     work = tempfile.mkdtemp(prefix="sluice-state.")
     exp, state = make_export(work)

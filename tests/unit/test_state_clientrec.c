@@ -149,23 +149,7 @@ static struct clientrec *open_rec(unsigned *bad)
 /* The whole log file, NUL-terminated (caller frees); *len its size. */
 static char *slurp(const char *name, size_t *len)
 {
-	char path[600];
-	struct stat st;
-	char *buf;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_int_equal(fstat(fileno(f), &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)st.st_size, f), (size_t)st.st_size);
-	buf[st.st_size] = 0;
-	fclose(f);
-	if (len)
-		*len = (size_t)st.st_size;
-	return buf;
+	return t_read_file(dir, name, len);
 }
 
 static void assert_log(const char *want)

@@ -70,21 +70,7 @@ static struct state_boot boot_info(void)
 
 static char *slurp(void)
 {
-	char path[600];
-	struct stat st;
-	char *buf;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/clients", sdir);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_int_equal(fstat(fileno(f), &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)st.st_size, f), (size_t)st.st_size);
-	buf[st.st_size] = 0;
-	fclose(f);
-	return buf;
+	return t_read_file(sdir, "clients", NULL);
 }
 
 static void write_records(const char *content)
