@@ -324,8 +324,16 @@ static size_t conn_input(struct conn *c, const uint8_t *data, size_t n)
 		off += (size_t)r;
 		if (!rec)
 			continue;
-		c->in_flight++;
 		c->l->st.records_in++;
+		/* RFC 5531 §9: msg_type follows the xid. A REPLY is the answer to a callback
+		 * this server sent on the connection (RFC 8881 §2.10.3.1 backchannel): it is
+		 * not a call, so it takes no in-flight slot and gets no answer. */
+		if (len >= 8 && c->l->o.on_reply && rec[4] == 0 && rec[5] == 0 && rec[6] == 0 &&
+		    rec[7] == 1) {
+			c->l->o.on_reply(c, rec, len, c->l->o.arg);
+			continue;
+		}
+		c->in_flight++;
 		c->l->o.on_record(c, rec, len, c->l->o.arg);
 		if (!c->closed && conn_over_limit(c))
 			conn_pause(c);
@@ -506,16 +514,31 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_flush(c);
 }
 
+static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn done,
+		      void *done_arg);
+
 int conn_send(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn done,
 	      void *done_arg)
+{
+	/* Every reply answers one record, whether or not it can be sent. */
+	if (c->in_flight)
+		c->in_flight--;
+	return conn_queue(c, iov, iovcnt, done, done_arg);
+}
+
+int conn_send_call(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn done,
+		   void *done_arg)
+{
+	return conn_queue(c, iov, iovcnt, done, done_arg);
+}
+
+static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn done,
+		      void *done_arg)
 {
 	struct conn_out *o = NULL;
 	size_t total = 0;
 	int ret;
 
-	/* Every reply answers one record, whether or not it can be sent. */
-	if (c->in_flight)
-		c->in_flight--;
 	if (c->closed) {
 		ret = -EPIPE;
 		goto fail;

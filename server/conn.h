@@ -65,6 +65,9 @@ struct conn_opts {
 	unsigned int max_in_flight; /* unanswered records before reading stops; 0: default */
 	conn_record_fn on_record;   /* required */
 	conn_close_fn on_close;     /* optional */
+	/* optional: records that are RPC REPLYs (msg_type 1), answers to calls the server
+	 * sent with conn_send_call(); they are not counted in flight. NULL: on_record. */
+	conn_record_fn on_reply;
 	void *arg;                  /* passed to both */
 };
 
@@ -128,8 +131,11 @@ void *conn_priv(const struct conn *c);
 /*
  * Records in flight are counted per connection: +1 per record delivered, -1 per conn_send()
  * or conn_record_dropped(). A backchannel CALL sent by the server (NFSv4.1 callbacks) is not
- * an answer; it will need its own entry point when callbacks are built.
+ * an answer: it goes with conn_send_call(), which queues like conn_send() and leaves the
+ * count alone; its REPLY comes back through on_reply.
  */
+int conn_send_call(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn done,
+		   void *done_arg);
 
 /* Observability (metrics, tests). */
 size_t conn_out_bytes(const struct conn *c);

@@ -40,6 +40,7 @@ struct open_ctx {
 	uint32_t fh_len;
 	bool state_called;     /* state_open() ran: it dealt with the seqid */
 	bool truncate;         /* UNCHECKED4 with size 0 on an existing file */
+	const stateid4 *deleg; /* the CUR claims: the caller's delegation of the file */
 };
 
 static nfsstat4 open_result(struct opx *x);
@@ -98,12 +99,24 @@ static nfsstat4 open_checked(struct opx *x)
 		if ((access & OPEN4_SHARE_ACCESS_WRITE) && !(x->allowed & W_OK))
 			return NFS4ERR_ACCESS;
 	}
+	if (oc->deleg) {
+		stateid4 sid;
+
+		st = state_stateid_arg(x->c, oc->deleg, &sid);
+		if (st == NFS4_OK)
+			st = state_deleg_claim(x->req, &sid, oc->fh, oc->fh_len);
+		if (st != NFS4_OK)
+			return st;
+	}
 	oc->state_called = true;
 	st = state_open(x->req, &a->owner, a->seqid, oc->fh, oc->fh_len, access, a->share_deny,
 			a->claim.claim == CLAIM_PREVIOUS, &ok->stateid, &rflags);
 	if (st != NFS4_OK)
 		return st;
 	ok->rflags = rflags | OPEN4_RESULT_LOCKTYPE_POSIX;
+	/* RFC 8881 §18.16.4: blocked locks are told by CB_NOTIFY_LOCK (nfs4_lock_ops.c) */
+	if (state_may_notify_lock(x->req))
+		ok->rflags |= OPEN4_RESULT_MAY_NOTIFY_LOCK;
 	if (!ok->attrset.bitmap4_val) {
 		words = compound_alloc(x->c, ATTR_WORDS * sizeof(uint32_t));
 		if (!words)
@@ -137,15 +150,9 @@ static nfsstat4 open_result(struct opx *x)
 		ok->cinfo.atomic = oc->have_dir;
 		ok->cinfo.before = ok->cinfo.after = oc->dir_change; /* nothing was created */
 	}
-	/* No delegations yet. A 4.1 client that said it wants none gets the explicit answer
-	 * (RFC 8881 §18.16.3, OPEN_DELEGATE_NONE_EXT). */
-	if (x->c->minor >= 1 &&
-	    (a->share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) == OPEN4_SHARE_ACCESS_WANT_NO_DELEG) {
-		ok->delegation.delegation_type = OPEN_DELEGATE_NONE_EXT;
-		ok->delegation.open_delegation4_u.od_whynone.ond_why = WND4_NOT_WANTED;
-	} else {
-		ok->delegation.delegation_type = OPEN_DELEGATE_NONE;
-	}
+	/* RFC 8881 §10.4, §18.16.3: a read delegation when nothing stands against it */
+	state_deleg_offer(x->req, oc->fh, oc->fh_len, a->share_access, a->share_deny,
+			  a->claim.claim == CLAIM_PREVIOUS, &ok->delegation);
 	opx_set_fh(x->c, oc->fh, oc->fh_len);
 	x->c->cur_stateid = ok->stateid;
 	x->c->cur_stateid_set = true;
@@ -472,10 +479,13 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 		if (st != NFS4_OK)
 			return opx_end(x, st);
 	}
-	/* RFC 8881 §8.4.2, RFC 7530 §9.6.2: the grace period (state.h) */
-	st = state_open_claim(req_of(c), &a->owner, a->claim.claim == CLAIM_PREVIOUS);
-	if (st != NFS4_OK)
-		return opx_end(x, st);
+	/* RFC 8881 §8.4.2, RFC 7530 §9.6.2: the grace period (state.h). The holder of a
+	 * delegation turning it into opens (§10.4.4, the CUR claims) is not new state. */
+	if (a->claim.claim != CLAIM_DELEGATE_CUR && a->claim.claim != CLAIM_DELEG_CUR_FH) {
+		st = state_open_claim(req_of(c), &a->owner, a->claim.claim == CLAIM_PREVIOUS);
+		if (st != NFS4_OK)
+			return opx_end(x, st);
+	}
 	switch (a->claim.claim) {
 	case CLAIM_NULL:
 		st = obj_name(c, &a->claim.open_claim4_u.file, &oc->name);
@@ -491,8 +501,21 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 		 * rules passed above. No delegation is ever handed out, so a reclaimed
 		 * delegate_type other than NONE gets an open without one. */
 		return opx_end(x, opx_resolve(x, open_claim_fh));
+	case CLAIM_DELEGATE_CUR:
+		/* RFC 7530 §16.16.5: by name in the current directory; the stateid is
+		 * checked against the file once it is known (open_claim_deleg) */
+		oc->deleg = &a->claim.open_claim4_u.delegate_cur_info.delegate_stateid;
+		st = obj_name(c, &a->claim.open_claim4_u.delegate_cur_info.file, &oc->name);
+		if (st != NFS4_OK)
+			return opx_end(x, st);
+		return opx_end(x, opx_resolve(x, open_claim_null));
+	case CLAIM_DELEG_CUR_FH:
+		/* RFC 8881 §18.16.3: the file is the current FH */
+		oc->deleg = &a->claim.open_claim4_u.oc_delegate_stateid;
+		return opx_end(x, opx_resolve(x, open_claim_fh));
 	default:
-		/* the delegation claims: this server never hands out a delegation */
+		/* CLAIM_DELEGATE_PREV, CLAIM_DELEG_PREV_FH: delegations do not outlive a
+		 * restart here (knfsd: NOTSUPP too) */
 		return opx_end(x, NFS4ERR_NOTSUPP);
 	}
 }

@@ -7,9 +7,10 @@
  * them (as on Linux file systems), and processes on the server's own disk do not see them.
  *
  * Blocking locks (READW_LT, WRITEW_LT) are answered like the others: a conflict is
- * NFS4ERR_DENIED at once and the client polls (RFC 8881 §9.6; the Linux client retries
- * with a growing delay). No CB_NOTIFY_LOCK is sent (no backchannel yet), so OPEN never sets
- * OPEN4_RESULT_MAY_NOTIFY_LOCK.
+ * NFS4ERR_DENIED at once (RFC 8881 §9.6). A 4.1+ client with a backchannel (OPEN said
+ * OPEN4_RESULT_MAY_NOTIFY_LOCK) is then sent CB_NOTIFY_LOCK when locks on the file are
+ * released and tries again at once; the others poll (the Linux client with a growing
+ * delay).
  */
 #include "state.h"
 
@@ -288,6 +289,9 @@ static nfsstat4 op_lock(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 	} else if ((cr = st_lock_conflict(lc.o->file, lc.lo->cl, lc.lo->name, lc.lo->name_len, type, first,
 					  last, &holder))) {
 		st = deny(c, holder, cr, &out->LOCK4res_u.denied);
+		/* RFC 8881 §9.6, §20.11: a blocking lock is told when to try again */
+		if (c->minor && (a->locktype == READW_LT || a->locktype == WRITEW_LT))
+			st_lock_wait(s, lc.lo->cl, lc.o->file, lc.lo->name, lc.lo->name_len);
 	} else if (!lk && !(lk = st_lock_get(s, lc.lo, lc.o))) {
 		st = c->minor ? NFS4ERR_DELAY : NFS4ERR_RESOURCE;
 	} else {
@@ -411,6 +415,7 @@ static nfsstat4 op_locku(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *
 		done = lk->sid;
 		*out = done;
 		st_set_current(c, out);
+		st_lock_released(s, lk->file);
 	}
 	if (!c->minor)
 		st_owner_done(s, lo, a->seqid, OP_LOCKU, st, &done, 0, NULL, 0);

@@ -306,6 +306,10 @@ static nfsstat4 op_setattr(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 	st = ns_decode_attrs(x, &a->obj_attributes, 0, &sc->as);
 	if (st != NFS4_OK)
 		return st;
+	/* RFC 8881 §10.4.3: other clients cache the attributes under a read delegation */
+	st = state_deleg_break(x->req, c->cfh.data, c->cfh.len);
+	if (st != NFS4_OK)
+		return st;
 	/* §18.30.3: the stateid matters for a size change (it is checked like a WRITE's: an
 	 * open for writing, or a special stateid that conflicts with no deny). */
 	if (attr_mask_has(&sc->as.mask, FATTR4_SIZE)) {
@@ -489,6 +493,18 @@ struct remove_ctx {
 	int dirfd;
 };
 
+/* RFC 8881 §10.2, §10.4.3: a name that goes (REMOVE, RENAME over it) changes the file's
+ * link count: other clients' read delegations of a regular file fd are recalled first. */
+static nfsstat4 ns_deleg_break(struct opx *x, int fd)
+{
+	uint8_t fh[FH_MAX_SIZE];
+	size_t len = sizeof(fh);
+
+	if (fh_encode(x->obj.exp->cfg->id, fd, NULL, fh, &len) != 0)
+		return NFS4_OK; /* no handle: no state can name it */
+	return state_deleg_break(x->req, fh, (uint32_t)len);
+}
+
 static nfsstat4 remove_done(struct opx *x)
 {
 	struct remove_ctx *rc = x->priv;
@@ -505,12 +521,16 @@ static nfsstat4 remove_found(struct opx *x)
 {
 	struct remove_ctx *rc = x->priv;
 	int fd = x->sr.res;
+	nfsstat4 st;
 
 	if (fd < 0)
 		return nfs_errno_to_status(fd);
 	*rc->victim = fd;
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE, &rc->vstx) < 0)
 		return nfs_errno_to_status(-errno);
+	st = ns_deleg_break(x, fd);
+	if (st != NFS4_OK)
+		return st;
 	/* RFC 8881 §18.25: REMOVE takes files and (empty) directories alike. */
 	stor_prep_unlinkat(&x->sr, rc->dirfd, rc->name,
 			   S_ISDIR(rc->vstx.stx_mode) ? AT_REMOVEDIR : 0);
@@ -688,10 +708,16 @@ static nfsstat4 rename_victim(struct opx *x)
 {
 	struct two_ctx *tc = x->priv;
 
-	if (x->sr.res >= 0)
+	if (x->sr.res >= 0) {
+		nfsstat4 st;
+
 		*tc->victim = x->sr.res;
-	else if (x->sr.res != -ENOENT)
+		st = ns_deleg_break(x, *tc->victim);
+		if (st != NFS4_OK)
+			return st;
+	} else if (x->sr.res != -ENOENT) {
 		return nfs_errno_to_status(x->sr.res);
+	}
 	stor_prep_renameat(&x->sr, tc->src.fd, tc->oldname, x->obj.fd, tc->newname, 0);
 	x->sr.cred = &x->cred;
 	return opx_submit(x, rename_done);

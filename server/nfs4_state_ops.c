@@ -4,9 +4,8 @@
  * RECLAIM_COMPLETE, TEST_STATEID, FREE_STATEID (RFC 8881 §18); NFSv4.0 SETCLIENTID,
  * SETCLIENTID_CONFIRM, RENEW, OPEN_CONFIRM (RFC 7530 §16); CLOSE for both.
  *
- * Not offered: state protection other than SP4_NONE (no RPCSEC_GSS), the backchannel
- * (no callbacks: CREATE_SESSION clears CONN_BACK_CHAN, BIND_CONN_TO_SESSION binds the fore
- * channel only), persistent sessions and RDMA, connection binding enforcement.
+ * Not offered: state protection other than SP4_NONE (no RPCSEC_GSS), persistent sessions
+ * and RDMA, connection binding enforcement. The backchannel itself is deleg.c's.
  */
 #include "state.h"
 
@@ -149,6 +148,11 @@ static nfsstat4 op_create_session(struct compound *c, const nfs_argop4 *arg, nfs
 
 	if (a->csa_flags & ~(uint32_t)CS_FLAGS_ARG)
 		return NFS4ERR_INVAL;
+	/* §18.36.3: callbacks need a security flavor both sides have (no RPCSEC_GSS here).
+	 * An empty list offers none: the session simply gets no backchannel. */
+	if ((a->csa_flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) && a->csa_sec_parms.csa_sec_parms_len &&
+	    !st_cbchan_sec_ok(a->csa_sec_parms.csa_sec_parms_val, a->csa_sec_parms.csa_sec_parms_len))
+		return NFS4ERR_ENCR_ALG_UNSUPP;
 	/* §18.36.3 (ca_maxrequestsize, ca_maxresponsesize): sizes in which no SEQUENCE
 	 * fits could never be used. */
 	if (fore->ca_maxrequestsize < ST_MIN_REQ || fore->ca_maxresponsesize < ST_MIN_RESP)
@@ -197,9 +201,16 @@ static nfsstat4 op_create_session(struct compound *c, const nfs_argop4 *arg, nfs
 	memset(ok, 0, sizeof(*ok));
 	memcpy(ok->csr_sessionid, ses->id, NFS4_SESSIONID_SIZE);
 	ok->csr_sequence = a->csa_sequence;
-	/* No persistent reply cache, no RDMA, and no backchannel yet: none of the flags is
-	 * granted (§18.36.3: a flag not granted is cleared in csr_flags). */
+	/* No persistent reply cache and no RDMA (§18.36.3: a flag not granted is cleared in
+	 * csr_flags). CONN_BACK_CHAN: this connection carries the callbacks (§2.10.3.1). */
 	ok->csr_flags = 0;
+	if ((a->csa_flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) && a->csa_sec_parms.csa_sec_parms_len &&
+	    r->conn) {
+		st_cbchan_sec(cl, a->csa_cb_program, a->csa_sec_parms.csa_sec_parms_val,
+			      a->csa_sec_parms.csa_sec_parms_len);
+		st_cbchan_bind(s, cl, ses->id, r->conn, c->minor);
+		ok->csr_flags |= CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
+	}
 	ok->csr_fore_chan_attrs.ca_headerpadsize = 0;
 	ok->csr_fore_chan_attrs.ca_maxrequestsize = ses->maxreq;
 	ok->csr_fore_chan_attrs.ca_maxresponsesize = ses->maxresp;
@@ -207,7 +218,7 @@ static nfsstat4 op_create_session(struct compound *c, const nfs_argop4 *arg, nfs
 	ok->csr_fore_chan_attrs.ca_maxoperations = ses->maxops;
 	ok->csr_fore_chan_attrs.ca_maxrequests = ses->nslots;
 	/* §18.36.3: the backchannel's ca_maxoperations and ca_maxrequests MUST NOT be
-	 * changed; there is no backchannel to size, so the offer is echoed. */
+	 * changed: the offer is echoed (the server uses one slot, two ops a CB_COMPOUND). */
 	ok->csr_back_chan_attrs = *back;
 	ok->csr_back_chan_attrs.ca_headerpadsize = 0;
 	ok->csr_back_chan_attrs.ca_rdma_ird.ca_rdma_ird_len = 0;
@@ -295,9 +306,10 @@ static nfsstat4 op_sequence(struct compound *c, const nfs_argop4 *arg, nfs_resop
 	ok->sr_slotid = a->sa_slotid;
 	ok->sr_highest_slotid = ses->nslots - 1;
 	ok->sr_target_highest_slotid = ses->nslots - 1;
-	/* No backchannel is offered, so none is "down": SEQ4_STATUS_CB_PATH_DOWN would send
-	 * the client into BIND_CONN_TO_SESSION for ever. Nothing is revoked either. */
-	ok->sr_status_flags = 0;
+	/* §18.46.3: a backchannel the client asked for that does not work, delegations
+	 * revoked. A channel not yet known to work is probed (CB_NULL). */
+	ok->sr_status_flags = st_cbchan_flags(cl);
+	st_cbchan_probe(s, cl);
 	return NFS4_OK;
 }
 
@@ -347,7 +359,9 @@ static nfsstat4 op_destroy_clientid(struct compound *c, const nfs_argop4 *arg, n
 }
 
 /* RFC 8881 §18.34: associate the connection with a session. With SP4_NONE any COMPOUND
- * with SEQUENCE does that for the fore channel already; there is no backchannel. */
+ * with SEQUENCE does that for the fore channel already; a connection asked to carry the
+ * backchannel becomes the client's callback path (the client does this when SEQUENCE says
+ * SEQ4_STATUS_CB_PATH_DOWN, e.g. after it reconnected). */
 static nfsstat4 op_bind_conn_to_session(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const BIND_CONN_TO_SESSION4args *a = &arg->nfs_argop4_u.opbind_conn_to_session;
@@ -364,13 +378,22 @@ static nfsstat4 op_bind_conn_to_session(struct compound *c, const nfs_argop4 *ar
 		return NFS4ERR_BADSESSION;
 	switch (a->bctsa_dir) {
 	case CDFC4_FORE:
-	case CDFC4_FORE_OR_BOTH:
-		/* §18.34.3: FORE gets FORE; FORE_OR_BOTH may get FORE. */
 		ok->bctsr_dir = CDFS4_FORE;
 		break;
+	case CDFC4_FORE_OR_BOTH:
+	case CDFC4_BACK_OR_BOTH:
+	case CDFC4_BACK:
+		/* §18.34.3: the _OR_BOTH forms get both when the server can */
+		if (req_of(c)->conn) {
+			st_cbchan_bind(s, ses->cl, ses->id, req_of(c)->conn, c->minor);
+			ok->bctsr_dir = a->bctsa_dir == CDFC4_BACK ? CDFS4_BACK : CDFS4_BOTH;
+		} else if (a->bctsa_dir == CDFC4_FORE_OR_BOTH) {
+			ok->bctsr_dir = CDFS4_FORE; /* no connection to call back on (fuzzing) */
+		} else {
+			return NFS4ERR_INVAL;
+		}
+		break;
 	default:
-		/* CDFC4_BACK and CDFC4_BACK_OR_BOTH MUST get a backchannel, which this
-		 * server does not have. */
 		return NFS4ERR_INVAL;
 	}
 	memcpy(ok->bctsr_sessid, ses->id, NFS4_SESSIONID_SIZE);
@@ -409,6 +432,7 @@ static nfsstat4 test_one(struct nfs_req *r, const stateid4 *sid)
 	nfsstat4 st;
 
 	struct nfs_lock *lk;
+	struct nfs_deleg *d;
 
 	if (st_sid_special(sid))
 		return NFS4ERR_BAD_STATEID; /* special stateids are always invalid here */
@@ -417,6 +441,12 @@ static nfsstat4 test_one(struct nfs_req *r, const stateid4 *sid)
 		return o->owner->cl != r->client ? NFS4ERR_BAD_STATEID : st_sid_seqid(&o->sid, sid, 1);
 	if (st_lock_find(r->state, sid, 1, &lk) == NFS4_OK)
 		return lk->owner->cl != r->client ? NFS4ERR_BAD_STATEID : st_sid_seqid(&lk->sid, sid, 1);
+	if (st == NFS4ERR_BAD_STATEID && st_deleg_find(r->state, sid, &d) == NFS4_OK) {
+		if (d->cl != r->client)
+			return NFS4ERR_BAD_STATEID;
+		/* §18.48.3: a revoked delegation is DELEG_REVOKED until FREE_STATEID */
+		return d->revoked ? NFS4ERR_DELEG_REVOKED : st_sid_seqid(&d->sid, sid, 1);
+	}
 	return st;
 }
 
@@ -451,6 +481,7 @@ static nfsstat4 op_free_stateid(struct compound *c, const nfs_argop4 *arg, nfs_r
 	struct nfs_req *r = req_of(c);
 	struct nfs_open *o;
 	struct nfs_lock *lk;
+	struct nfs_deleg *d;
 	stateid4 sid;
 	nfsstat4 st;
 
@@ -472,6 +503,19 @@ static nfsstat4 op_free_stateid(struct compound *c, const nfs_argop4 *arg, nfs_r
 		st_lock_free(r->state, lk);
 		if (st_owner_idle(lo))
 			st_owner_free(r->state, lo);
+		return NFS4_OK;
+	}
+	if (st == NFS4ERR_BAD_STATEID && st_deleg_find(r->state, &sid, &d) == NFS4_OK) {
+		if (d->cl != r->client)
+			return NFS4ERR_BAD_STATEID;
+		st = st_sid_seqid(&d->sid, &sid, c->minor);
+		if (st != NFS4_OK)
+			return st;
+		/* §18.38.3, §8.3: a revoked delegation is freed; a held one is returned
+		 * with DELEGRETURN (a lock of sorts: LOCKS_HELD) */
+		if (!d->revoked)
+			return NFS4ERR_LOCKS_HELD;
+		st_deleg_free(r->state, d);
 		return NFS4_OK;
 	}
 	if (st != NFS4_OK)
@@ -847,4 +891,5 @@ void state_register_ops(struct op_table *t)
 	optable_set_handler(t, OP_CLOSE, op_close);
 	optable_set_handler(t, OP_OPEN_DOWNGRADE, op_open_downgrade);
 	st_lock_register_ops(t);
+	st_deleg_register_ops(t);
 }

@@ -372,6 +372,15 @@ static void on_record(struct conn *c, uint8_t *rec, size_t len, void *arg)
 	dispatch_record(arg, c, rec, len);
 }
 
+/* A REPLY on a client's connection: the answer to a callback (RFC 8881 §2.10.3.1). */
+static void on_reply(struct conn *c, uint8_t *rec, size_t len, void *arg)
+{
+	struct srv_loop *lp = arg;
+
+	state_cb_reply(lp->srv->state, c, rec, len);
+	free(rec);
+}
+
 int srv_loop_listen(struct srv_loop *lp, const char *addr)
 {
 	struct loop_watchers *w = lp->watchers;
@@ -379,6 +388,7 @@ int srv_loop_listen(struct srv_loop *lp, const char *addr)
 		.listen = addr,
 		.max_record = (size_t)lp->srv->cfg->max_record,
 		.on_record = on_record,
+		.on_reply = on_reply,
 		.arg = lp,
 	};
 	int ret;

@@ -14,42 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
+#define container_of st_container_of
 
 static struct nfs_open *open_by_other(struct nfs_state *s, const char *other);
 static struct nfs_lock *lock_by_other(struct nfs_state *s, const char *other);
-static void file_put(struct nfs_state *s, struct nfs_file *f);
 static nfsstat4 sid_precheck(const struct nfs_state *s, const stateid4 *sid, uint32_t minor);
 static nfsstat4 sid_unknown(struct nfs_state *s, const stateid4 *sid, uint32_t minor);
 static int records_open(struct nfs_state *s);
 
-
-/* ---- lists ------------------------------------------------------------------------------- */
-
-static void list_init(struct st_list *l)
-{
-	l->prev = l->next = l;
-}
-
-static bool list_empty(const struct st_list *l)
-{
-	return l->next == l;
-}
-
-static void list_add(struct st_list *head, struct st_list *e)
-{
-	e->next = head->next;
-	e->prev = head;
-	head->next->prev = e;
-	head->next = e;
-}
-
-static void list_del(struct st_list *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	list_init(e);
-}
 
 /* ---- hash tables ------------------------------------------------------------------------- */
 
@@ -265,11 +237,14 @@ int state_create(struct nfs_state **out, const struct state_config *cfg)
 	s->server_owner = strdup(cfg->server_owner);
 	s->server_owner_len = (uint32_t)olen;
 	s->cfg.server_owner = s->server_owner;
-	list_init(&s->clients);
+	st_list_init(&s->clients);
+	st_list_init(&s->recalls);
+	st_list_init(&s->cb_out);
+	st_list_init(&s->waiters);
 	if (!s->server_owner || ht_init(&s->clients_id, 64) || ht_init(&s->clients_name, 64) ||
 	    ht_init(&s->sessions, 64) || ht_init(&s->owners, 64) || ht_init(&s->files, 256) ||
 	    ht_init(&s->opens, 256) || ht_init(&s->lockowners, 64) || ht_init(&s->locks, 64) ||
-	    ht_init(&s->prev, 16)) {
+	    ht_init(&s->delegs, 64) || ht_init(&s->prev, 16)) {
 		state_destroy(s);
 		return -ENOMEM;
 	}
@@ -285,6 +260,7 @@ int state_create(struct nfs_state **out, const struct state_config *cfg)
 	s->boot32 = (uint32_t)cfg->boot_time;
 	s->next_client = (uint32_t)rng_next(s);
 	s->next_session = (uint32_t)rng_next(s);
+	s->cb_xid = (uint32_t)rng_next(s);
 	if (cfg->state_dir) {
 		int ret = records_open(s);
 
@@ -518,7 +494,7 @@ void state_destroy(struct nfs_state *s)
 		return;
 	s->closing = true;
 	if (s->clients.next) {
-		while (!list_empty(&s->clients))
+		while (!st_list_empty(&s->clients))
 			st_client_destroy(s, container_of(s->clients.next, struct nfs_client, link));
 	}
 	ht_fini(&s->clients_id);
@@ -529,6 +505,7 @@ void state_destroy(struct nfs_state *s)
 	ht_fini(&s->opens);
 	ht_fini(&s->lockowners);
 	ht_fini(&s->locks);
+	ht_fini(&s->delegs);
 	if (s->prev.b)
 		prev_clear(s);
 	ht_fini(&s->prev);
@@ -596,9 +573,12 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 	memcpy(cl->verf, verf, NFS4_VERIFIER_SIZE);
 	cl->princ = *p;
 	cl->v40 = v40;
-	list_init(&cl->sessions);
-	list_init(&cl->owners);
-	list_init(&cl->lockowners);
+	st_list_init(&cl->sessions);
+	st_list_init(&cl->owners);
+	st_list_init(&cl->lockowners);
+	st_list_init(&cl->delegs);
+	st_list_init(&cl->waiters);
+	st_list_init(&cl->cbc.queue);
 	/* clientid4: this run's boot time above a counter that starts at a random value;
 	 * an id never handed out twice in one run (the counter would wrap after 2^32). */
 	do {
@@ -614,7 +594,7 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 	cl->expiry = st_deadline(s, s->cfg.lease_time);
 	ht_add(&s->clients_id, &cl->by_id, client_id_hash(s, cl->id));
 	ht_add(&s->clients_name, &cl->by_name, hash_bytes(s, 1, cl->name, len));
-	list_add(&s->clients, &cl->link);
+	st_list_add(&s->clients, &cl->link);
 	s->stats.unconfirmed++;
 	return cl;
 }
@@ -649,12 +629,14 @@ void st_client_renew(struct nfs_state *s, struct nfs_client *cl)
 
 bool st_client_has_state(const struct nfs_client *cl)
 {
-	return cl->nsessions || !list_empty(&cl->owners) || !list_empty(&cl->lockowners);
+	return cl->nsessions || !st_list_empty(&cl->owners) || !st_list_empty(&cl->lockowners) ||
+	       !st_list_empty(&cl->delegs);
 }
 
-static void file_put(struct nfs_state *s, struct nfs_file *f)
+void st_file_put(struct nfs_state *s, struct nfs_file *f)
 {
-	if (!list_empty(&f->opens) || !list_empty(&f->locks))
+	if (!st_list_empty(&f->opens) || !st_list_empty(&f->locks) || !st_list_empty(&f->delegs) ||
+	    !st_list_empty(&f->waiters))
 		return;
 	ht_del(&s->files, &f->node);
 	free(f);
@@ -664,7 +646,7 @@ static void file_put(struct nfs_state *s, struct nfs_file *f)
  * rather than refuse it with NFS4ERR_LOCKS_HELD; knfsd does the same). */
 static void open_drop_locks(struct nfs_state *s, struct nfs_open *o)
 {
-	while (!list_empty(&o->locks)) {
+	while (!st_list_empty(&o->locks)) {
 		struct nfs_lock *lk = container_of(o->locks.next, struct nfs_lock, by_open);
 		struct nfs_owner *lo = lk->owner;
 
@@ -687,11 +669,11 @@ void st_open_free(struct nfs_state *s, struct nfs_open *o)
 		return;
 	}
 	open_drop_locks(s, o);
-	list_del(&o->by_owner);
-	list_del(&o->by_file);
+	st_list_del(&o->by_owner);
+	st_list_del(&o->by_file);
 	s->stats.opens--;
 	free(o);
-	file_put(s, f);
+	st_file_put(s, f);
 }
 
 static void owner_drop_closed(struct nfs_state *s, struct nfs_owner *ow)
@@ -709,14 +691,14 @@ void st_open_close40(struct nfs_state *s, struct nfs_open *o)
 
 	owner_drop_closed(s, ow);
 	open_drop_locks(s, o);
-	list_del(&o->by_owner);
-	list_del(&o->by_file);
+	st_list_del(&o->by_owner);
+	st_list_del(&o->by_file);
 	s->stats.opens--;
 	o->closed = true;
 	o->file = NULL;
 	o->access = o->deny = 0;
 	ow->closed = o;
-	file_put(s, f);
+	st_file_put(s, f);
 }
 
 struct nfs_owner *st_closed_owner(struct nfs_state *s, const stateid4 *sid)
@@ -732,9 +714,9 @@ struct nfs_owner *st_closed_owner(struct nfs_state *s, const stateid4 *sid)
 void st_owner_free(struct nfs_state *s, struct nfs_owner *o)
 {
 	owner_drop_closed(s, o);
-	while (!list_empty(&o->opens))
+	while (!st_list_empty(&o->opens))
 		st_open_free(s, container_of(o->opens.next, struct nfs_open, by_owner));
-	while (!list_empty(&o->locks))
+	while (!st_list_empty(&o->locks))
 		st_lock_free(s, container_of(o->locks.next, struct nfs_lock, by_owner));
 	if (o->lock) {
 		ht_del(&s->lockowners, &o->node);
@@ -743,7 +725,7 @@ void st_owner_free(struct nfs_state *s, struct nfs_owner *o)
 		ht_del(&s->owners, &o->node);
 		s->stats.owners--;
 	}
-	list_del(&o->link);
+	st_list_del(&o->link);
 	free(o->last_denied);
 	free(o->name);
 	free(o);
@@ -751,19 +733,21 @@ void st_owner_free(struct nfs_state *s, struct nfs_owner *o)
 
 bool st_owner_idle(const struct nfs_owner *o)
 {
-	return list_empty(&o->opens) && list_empty(&o->locks);
+	return st_list_empty(&o->opens) && st_list_empty(&o->locks);
 }
 
 void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
 {
 	if (cl->dead)
 		return;
-	while (!list_empty(&cl->sessions))
+	while (!st_list_empty(&cl->sessions))
 		st_session_kill(s, container_of(cl->sessions.next, struct nfs_session, link));
+	st_deleg_client_fini(s, cl);
+	st_cbchan_fini(s, cl);
 	/* lock-owners first: their stateids hang off the opens */
-	while (!list_empty(&cl->lockowners))
+	while (!st_list_empty(&cl->lockowners))
 		st_owner_free(s, container_of(cl->lockowners.next, struct nfs_owner, link));
-	while (!list_empty(&cl->owners))
+	while (!st_list_empty(&cl->owners))
 		st_owner_free(s, container_of(cl->owners.next, struct nfs_owner, link));
 	/* its record goes with it (not at a stop: that is a restart to the clients), unless
 	 * the other incarnation of the same name carries it on */
@@ -774,7 +758,7 @@ void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
 	cl->recorded = false;
 	ht_del(&s->clients_id, &cl->by_id);
 	ht_del(&s->clients_name, &cl->by_name);
-	list_del(&cl->link);
+	st_list_del(&cl->link);
 	if (cl->confirmed)
 		s->stats.clients--;
 	else
@@ -828,6 +812,7 @@ unsigned state_sweep(struct nfs_state *s)
 	struct st_list *l, *next;
 
 	state_in_grace(s); /* ends it on time */
+	st_deleg_sweep(s, now);
 	/* Out of grace, a log grown well past the clients it records is compacted: one line
 	 * per client again (the previous run's names are only needed in grace). */
 	if (s->rec && !s->grace && clientrec_lines(s->rec) > 2ul * s->nrecorded + 1024) {
@@ -914,7 +899,7 @@ struct nfs_session *st_session_new(struct nfs_state *s, struct nfs_client *cl, c
 		memcpy(ses->id + 12, &r, sizeof(r));
 	} while (st_session_find(s, ses->id));
 	ht_add(&s->sessions, &ses->node, session_hash(s, ses->id));
-	list_add(&cl->sessions, &ses->link);
+	st_list_add(&cl->sessions, &ses->link);
 	cl->nsessions++;
 	s->stats.sessions++;
 	return ses;
@@ -925,7 +910,8 @@ void st_session_kill(struct nfs_state *s, struct nfs_session *ses)
 	if (ses->dead)
 		return;
 	ht_del(&s->sessions, &ses->node);
-	list_del(&ses->link);
+	st_list_del(&ses->link);
+	st_cbchan_session_gone(s, ses->cl, ses->id);
 	ses->cl->nsessions--;
 	s->stats.sessions--;
 	ses->dead = true;
@@ -1048,8 +1034,8 @@ static struct nfs_owner *owner_alloc(struct nfs_state *s, struct nfs_client *cl,
 		memcpy(o->name, name, len);
 	o->name_len = len;
 	o->cl = cl;
-	list_init(&o->opens);
-	list_init(&o->locks);
+	st_list_init(&o->opens);
+	st_list_init(&o->locks);
 	o->last_used = st_now(s);
 	return o;
 }
@@ -1061,7 +1047,7 @@ static struct nfs_owner *owner_new(struct nfs_state *s, struct nfs_client *cl, c
 	if (!o)
 		return NULL;
 	ht_add(&s->owners, &o->node, owner_hash(s, cl->id, name, len));
-	list_add(&cl->owners, &o->link);
+	st_list_add(&cl->owners, &o->link);
 	s->stats.owners++;
 	return o;
 }
@@ -1075,7 +1061,7 @@ struct nfs_owner *st_lockowner_new(struct nfs_state *s, struct nfs_client *cl, c
 	o->lock = true;
 	o->confirmed = true; /* RFC 7530 §9.1.7: lock-owners need no confirmation */
 	ht_add(&s->lockowners, &o->node, owner_hash(s, cl->id, name, len));
-	list_add(&cl->lockowners, &o->link);
+	st_list_add(&cl->lockowners, &o->link);
 	s->stats.lockowners++;
 	return o;
 }
@@ -1109,8 +1095,10 @@ static struct nfs_file *file_get(struct nfs_state *s, const void *fh, uint32_t l
 		return NULL;
 	memcpy(f->fh, fh, len);
 	f->fh_len = len;
-	list_init(&f->opens);
-	list_init(&f->locks);
+	st_list_init(&f->opens);
+	st_list_init(&f->locks);
+	st_list_init(&f->delegs);
+	st_list_init(&f->waiters);
 	ht_add(&s->files, &f->node, file_hash(s, fh, len));
 	return f;
 }
@@ -1133,8 +1121,8 @@ static struct nfs_open *open_by_other(struct nfs_state *s, const char *other)
 	return NULL;
 }
 
-/* A fresh stateid of client cl, open or lock. */
-static void sid_new(struct nfs_state *s, const struct nfs_client *cl, stateid4 *sid)
+/* A fresh stateid of client cl: open, lock or delegation. */
+void st_sid_new(struct nfs_state *s, const struct nfs_client *cl, stateid4 *sid)
 {
 	sid->seqid = 1; /* RFC 8881 §8.2.2: a new set of locks starts at one */
 	/* other: boot time, the client's counter, 32 random bits (RFC 8881 §8.2.4: never
@@ -1146,7 +1134,8 @@ static void sid_new(struct nfs_state *s, const struct nfs_client *cl, stateid4 *
 		put_be32(sid->other + 4, (uint32_t)cl->id);
 		st_random(s, &r, sizeof(r));
 		memcpy(sid->other + 8, &r, sizeof(r));
-	} while (st_sid_special(sid) || open_by_other(s, sid->other) || lock_by_other(s, sid->other));
+	} while (st_sid_special(sid) || open_by_other(s, sid->other) || lock_by_other(s, sid->other) ||
+		 st_deleg_by_other(s, sid->other));
 }
 
 static struct nfs_open *open_new(struct nfs_state *s, struct nfs_owner *ow, struct nfs_file *f)
@@ -1157,11 +1146,11 @@ static struct nfs_open *open_new(struct nfs_state *s, struct nfs_owner *ow, stru
 		return NULL;
 	o->owner = ow;
 	o->file = f;
-	list_init(&o->locks);
-	sid_new(s, ow->cl, &o->sid);
+	st_list_init(&o->locks);
+	st_sid_new(s, ow->cl, &o->sid);
 	ht_add(&s->opens, &o->node, open_hash(s, o->sid.other));
-	list_add(&ow->opens, &o->by_owner);
-	list_add(&f->opens, &o->by_file);
+	st_list_add(&ow->opens, &o->by_owner);
+	st_list_add(&f->opens, &o->by_file);
 	s->stats.opens++;
 	return o;
 }
@@ -1171,6 +1160,32 @@ static struct nfs_open *open_new(struct nfs_state *s, struct nfs_owner *ow, stru
 static uint64_t lock_hash(const struct nfs_state *s, const char *other)
 {
 	return hash_bytes(s, 6, other, NFS4_OTHER_SIZE);
+}
+
+static uint64_t deleg_hash(const struct nfs_state *s, const char *other)
+{
+	return hash_bytes(s, 8, other, NFS4_OTHER_SIZE);
+}
+
+struct nfs_deleg *st_deleg_by_other(struct nfs_state *s, const char *other)
+{
+	uint64_t h = deleg_hash(s, other);
+
+	HT_FOR(e, &s->delegs, h) {
+		struct nfs_deleg *d = container_of(e, struct nfs_deleg, node);
+
+		if (!memcmp(d->sid.other, other, NFS4_OTHER_SIZE))
+			return d;
+	}
+	return NULL;
+}
+
+void st_deleg_index(struct nfs_state *s, struct nfs_deleg *d, bool add)
+{
+	if (add)
+		ht_add(&s->delegs, &d->node, deleg_hash(s, d->sid.other));
+	else
+		ht_del(&s->delegs, &d->node);
 }
 
 static struct nfs_lock *lock_by_other(struct nfs_state *s, const char *other)
@@ -1214,27 +1229,29 @@ struct nfs_lock *st_lock_get(struct nfs_state *s, struct nfs_owner *lo, struct n
 	lk->owner = lo;
 	lk->open = o;
 	lk->file = o->file;
-	sid_new(s, lo->cl, &lk->sid);
+	st_sid_new(s, lo->cl, &lk->sid);
 	/* RFC 8881 §8.2.2: the stateid the client first sees has seqid one; the LOCK that
 	 * made it takes it from zero to one when it succeeds (zero: never handed out). */
 	lk->sid.seqid = 0;
 	ht_add(&s->locks, &lk->node, lock_hash(s, lk->sid.other));
-	list_add(&lo->locks, &lk->by_owner);
-	list_add(&o->locks, &lk->by_open);
-	list_add(&o->file->locks, &lk->by_file);
+	st_list_add(&lo->locks, &lk->by_owner);
+	st_list_add(&o->locks, &lk->by_open);
+	st_list_add(&o->file->locks, &lk->by_file);
 	s->stats.locks++;
 	return lk;
 }
 
 void st_lock_free(struct nfs_state *s, struct nfs_lock *lk)
 {
+	if (lk->ranges.n && !s->closing)
+		st_lock_released(s, lk->file);
 	lk->owner->cl->nranges -= lk->ranges.n;
 	s->stats.ranges -= lk->ranges.n;
 	lr_clear(&lk->ranges);
 	ht_del(&s->locks, &lk->node);
-	list_del(&lk->by_owner);
-	list_del(&lk->by_open);
-	list_del(&lk->by_file);
+	st_list_del(&lk->by_owner);
+	st_list_del(&lk->by_open);
+	st_list_del(&lk->by_file);
 	s->stats.locks--;
 	/* the file stays while its open does: an open's locks go before the open */
 	free(lk);
@@ -1337,6 +1354,13 @@ static nfsstat4 sid_unknown(struct nfs_state *s, const stateid4 *sid, uint32_t m
 	if (!minor && !st_client_by_id(s, id))
 		return NFS4ERR_EXPIRED;
 	return NFS4ERR_BAD_STATEID;
+}
+
+nfsstat4 st_sid_check_unknown(struct nfs_state *s, const stateid4 *sid, uint32_t minor)
+{
+	nfsstat4 st = sid_precheck(s, sid, minor);
+
+	return st != NFS4_OK ? st : sid_unknown(s, sid, minor);
 }
 
 nfsstat4 st_open_find(struct nfs_state *s, const stateid4 *sid, uint32_t minor, struct nfs_open **out)
@@ -1568,6 +1592,13 @@ nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, c
 		st = NFS4ERR_SHARE_DENIED;
 		goto out;
 	}
+	/* RFC 8881 §10.4.4 / §10.2: an open for writing (or one denying reads) conflicts
+	 * with other clients' read delegations: recalled, and this OPEN waits (DELAY) */
+	if ((access & OPEN4_SHARE_ACCESS_WRITE) || (share_deny & OPEN4_SHARE_DENY_READ)) {
+		st = st_deleg_break_file(s, f, cl);
+		if (st != NFS4_OK)
+			goto out;
+	}
 	if (o) {
 		/* RFC 8881 §8.2.1: an upgrade keeps "other" and bumps the seqid. */
 		o->access |= access;
@@ -1586,8 +1617,8 @@ nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, c
 	*rflags |= flags;
 	st = NFS4_OK;
 out:
-	if (f && list_empty(&f->opens))
-		file_put(s, f);
+	if (f && st_list_empty(&f->opens))
+		st_file_put(s, f);
 	if (!minor) {
 		if (fresh && st != NFS4_OK) {
 			/* nothing to confirm: the owner never existed */
@@ -1598,7 +1629,7 @@ out:
 			st_owner_done(s, ow, seqid, OP_OPEN, st, st == NFS4_OK ? out : NULL, flags, fh,
 				      fh_len);
 		}
-	} else if (list_empty(&ow->opens)) {
+	} else if (st_list_empty(&ow->opens)) {
 		st_owner_free(s, ow);
 	}
 	return st;
@@ -1705,7 +1736,7 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
 	nfsstat4 st;
 
 	if (st_sid_special(sid)) {
-		const struct nfs_file *f;
+		struct nfs_file *f;
 		bool zeros = other_is(sid, 0);
 
 		/* RFC 8881 §8.2.3: anonymous (0, 0) and READ bypass (all ones); every
@@ -1723,11 +1754,24 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
 		 * reservation denies is NFS4ERR_LOCKED. */
 		if (f && denied(f, write))
 			return NFS4ERR_LOCKED;
-		return NFS4_OK;
+		/* RFC 8881 §10.2: an anonymous write conflicts with every read delegation */
+		return write ? st_deleg_break_file(s, f, minor ? r->client : NULL) : NFS4_OK;
 	}
 	st = st_open_find(s, sid, minor, &o);
 	if (st == NFS4ERR_BAD_STATEID) {
 		struct nfs_lock *lk;
+		struct nfs_deleg *d;
+
+		/* RFC 8881 §9.1.2: a delegation stateid reads like an open; a read
+		 * delegation gives no right to write (knfsd: OPENMODE) */
+		if (!st_sid_special(sid) && st_deleg_find(s, sid, &d) == NFS4_OK) {
+			st = st_deleg_check(r, d, sid, fh, fh_len);
+			if (st == NFS4_OK && write)
+				st = NFS4ERR_OPENMODE;
+			if (st == NFS4_OK && !minor)
+				st_client_renew(s, d->cl);
+			return st;
+		}
 
 		/* a lock stateid: checked as itself, then it stands for its open */
 		if (st_lock_find(s, sid, minor, &lk) == NFS4_OK) {
@@ -1766,5 +1810,6 @@ nfsstat4 state_check_io(struct nfs_req *r, const stateid4 *sid, const void *fh, 
 		return NFS4ERR_OPENMODE;
 	if (!minor)
 		st_client_renew(s, cl);
-	return NFS4_OK;
+	/* a write recalls the other clients' read delegations (RFC 8881 §10.2) */
+	return write ? st_deleg_break_file(s, o->file, cl) : NFS4_OK;
 }

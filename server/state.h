@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "callback.h"
 #include "compound.h"
 #include "lockrange.h"
 #include "optable.h"
@@ -126,6 +127,7 @@ struct state_stats {
 	unsigned lockowners;
 	unsigned locks;         /* lock stateids */
 	unsigned ranges;        /* locked byte ranges */
+	unsigned delegs;        /* read delegations, revoked ones included */
 };
 void state_stats(const struct nfs_state *s, struct state_stats *out);
 
@@ -170,6 +172,22 @@ void state_open_done(struct nfs_req *r, const open_owner4 *owner, const OPEN4res
  * a retransmission gets the same status again from state_open(). Nothing for 4.1+, for
  * an unknown or unconfirmed owner, or for a seqid that is not the owner's next. */
 void state_open_failed(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, nfsstat4 status);
+
+/* ---- delegations and callbacks (deleg.c) ------------------------------------------------ */
+
+/* After a successful OPEN (state_open recorded it): the delegation this OPEN gets, in *out
+ * (OPEN_DELEGATE_READ, _NONE, or for a 4.1 client that asked, _NONE_EXT and why). */
+void state_deleg_offer(struct nfs_req *r, const void *fh, uint32_t fh_len, uint32_t share_access,
+		       uint32_t share_deny, bool reclaim, open_delegation4 *out);
+/* Before an op changes file fh's attributes or names (SETATTR, REMOVE, RENAME, LINK): read
+ * delegations of clients other than r's are recalled; NFS4ERR_DELAY while one is held.
+ * (Writes through a stateid get this from state_check_io(), opens from state_open().) */
+nfsstat4 state_deleg_break(struct nfs_req *r, const void *fh, uint32_t fh_len);
+/* OPEN CLAIM_DELEGATE_CUR / CLAIM_DELEG_CUR_FH (RFC 8881 §10.4.4): sid is the caller's
+ * delegation of file fh. NFS4_OK, or the stateid's error. */
+nfsstat4 state_deleg_claim(struct nfs_req *r, const stateid4 *sid, const void *fh, uint32_t fh_len);
+/* A REPLY record that came on conn: the answer to a callback (conn.h on_reply). */
+void state_cb_reply(struct nfs_state *s, struct conn *conn, const uint8_t *rec, size_t len);
 
 /* READ (and later WRITE): may this stateid do I/O on file fh? The anonymous stateids (all
  * zeros, all ones: RFC 8881 §8.2.3) are allowed; an open stateid must belong to this file
@@ -223,6 +241,34 @@ struct st_list {
 	struct st_list *prev, *next;
 };
 
+#define st_container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+static inline void st_list_init(struct st_list *l)
+{
+	l->prev = l->next = l;
+}
+
+static inline bool st_list_empty(const struct st_list *l)
+{
+	return l->next == l;
+}
+
+/* at the head */
+static inline void st_list_add(struct st_list *head, struct st_list *e)
+{
+	e->next = head->next;
+	e->prev = head;
+	head->next->prev = e;
+	head->next = e;
+}
+
+static inline void st_list_del(struct st_list *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	st_list_init(e);
+}
+
 struct st_hnode {
 	struct st_hnode *next;
 	uint64_t hash;
@@ -259,6 +305,69 @@ struct st_cb {
 	char *netid, *addr;            /* NUL-terminated copies, or NULL */
 };
 
+/*
+ * The backchannel of a 4.1+ client (RFC 8881 §2.10.3.1): a connection the client made and
+ * bound for callbacks with CREATE_SESSION (CONN_BACK_CHAN) or BIND_CONN_TO_SESSION. One slot
+ * (slot 0) is used; calls wait in queue while it is busy. The channel is trusted only once
+ * a CB_NULL sent on it came back (as knfsd's probe): only then are delegations handed out.
+ */
+struct st_cbchan {
+	struct conn *conn;             /* a reference; NULL: none bound */
+	uint32_t prog;                 /* csa_cb_program / bca_cb_program */
+	struct cb_sec sec;
+	char sessionid[NFS4_SESSIONID_SIZE];
+	uint32_t seqid;                /* slot 0: the last CB_SEQUENCE that was answered */
+	bool wanted;                   /* the client asked for a backchannel */
+	bool up;                       /* CB_NULL answered on conn */
+	bool probing;                  /* CB_NULL sent, no answer yet */
+	bool busy;                     /* slot 0 has a CB_COMPOUND out */
+	bool down;                     /* a callback went unanswered: SEQ4_STATUS_CB_PATH_DOWN */
+	uint32_t minor;                /* of the session: CB_COMPOUND's minorversion */
+	struct st_list queue;          /* struct st_cbcall waiting for the slot */
+};
+
+/* A callback the server sends (CB_NULL, CB_RECALL, CB_NOTIFY_LOCK). */
+struct st_cbcall {
+	struct st_list link;           /* chan queue, then s->cb_out once sent */
+	struct nfs_client *cl;
+	struct conn *conn;             /* sent on (a reference) */
+	uint32_t xid;
+	uint32_t op;                   /* 0: CB_NULL; OP_CB_RECALL, OP_CB_NOTIFY_LOCK */
+	uint64_t sent;                 /* monotonic seconds */
+	stateid4 sid;                  /* CB_RECALL */
+	uint32_t fh_len;
+	uint8_t fh[NFS4_FHSIZE];
+	uint32_t owner_len;            /* CB_NOTIFY_LOCK: the lock-owner */
+	uint8_t owner[NFS4_OPAQUE_LIMIT];
+};
+
+/* A client waiting for a lock it was DENIED with a blocking type (RFC 8881 §9.6, §20.11):
+ * told with CB_NOTIFY_LOCK when locks on the file are released, forgotten after a lease. */
+struct st_waiter {
+	struct st_list by_file, by_client;
+	struct st_list link;           /* s->waiters */
+	struct nfs_client *cl;
+	struct nfs_file *file;
+	uint64_t until;
+	uint32_t len;
+	uint8_t owner[];
+};
+
+/* A read delegation (RFC 8881 §10.2): the client may open the file for reading and cache
+ * its data and attributes without asking, until it is recalled (CB_RECALL) because
+ * another client writes, changes or removes the file. */
+struct nfs_deleg {
+	struct st_hnode node;          /* s->delegs, key: stateid other */
+	struct st_list by_client, by_file;
+	struct st_list recall;         /* s->recalls while recalled, not yet revoked */
+	struct nfs_client *cl;
+	struct nfs_file *file;         /* NULL once revoked */
+	stateid4 sid;
+	bool recalled;
+	bool revoked;                  /* 4.1: kept until FREE_STATEID (DELEG_REVOKED) */
+	uint64_t revoke_at;            /* recalled: revoked when not returned by then */
+};
+
 struct nfs_client {
 	struct st_hnode by_id;         /* s->clients_id, key: clientid */
 	struct st_hnode by_name;       /* s->clients_name, key: owner string */
@@ -266,6 +375,11 @@ struct nfs_client {
 	struct st_list sessions;       /* its live sessions */
 	struct st_list owners;         /* its open-owners */
 	struct st_list lockowners;
+	struct st_list delegs;         /* its delegations (revoked ones too, until freed) */
+	unsigned ndelegs, nrevoked;
+	struct st_list waiters;        /* its st_waiters */
+	unsigned nwaiters;
+	struct st_cbchan cbc;          /* 4.1 backchannel */
 	unsigned nranges;              /* locked byte ranges it holds */
 	clientid4 id;
 	uint8_t *name;                 /* co_ownerid / nfs_client_id4.id */
@@ -357,6 +471,9 @@ struct nfs_file {
 	struct st_hnode node;          /* s->files, key: file handle */
 	struct st_list opens;
 	struct st_list locks;          /* lock stateids of the file */
+	struct st_list delegs;         /* delegations of the file (not revoked ones) */
+	struct st_list waiters;        /* st_waiter: clients waiting for a lock on it */
+	uint64_t no_deleg_until;       /* after a recall: none handed out before then */
 	uint32_t fh_len;
 	uint8_t fh[NFS4_FHSIZE];
 };
@@ -398,7 +515,13 @@ struct nfs_state {
 	uint64_t seed;                 /* hash seed */
 	uint64_t rng;                  /* xorshift64* state */
 	uint32_t next_client, next_session;
-	struct st_htab clients_id, clients_name, sessions, owners, files, opens, lockowners, locks;
+	struct st_htab clients_id, clients_name, sessions, owners, files, opens, lockowners, locks,
+		delegs;
+	struct st_list recalls;        /* recalled delegations, oldest first */
+	struct st_list cb_out;         /* callbacks sent, waiting for their reply */
+	struct st_list waiters;        /* every st_waiter */
+	uint32_t cb_xid;
+	unsigned ndelegs;
 	struct st_list clients;
 	struct state_stats stats;
 	/* client records and grace (clientrec.h) */
@@ -511,6 +634,52 @@ struct nfs_file *st_file_find(struct nfs_state *s, const void *fh, uint32_t len)
  * the stateid an op returns becomes the current one (RFC 8881 §16.2.3.1.2). */
 void *st_dup_res(struct compound *c, const void *p, size_t len);
 void st_set_current(struct compound *c, const stateid4 *sid);
+
+/* Files (their nfs_file goes when nothing refers to it any more). */
+void st_file_put(struct nfs_state *s, struct nfs_file *f);
+/* A fresh stateid of client cl: open, lock or delegation. */
+void st_sid_new(struct nfs_state *s, const struct nfs_client *cl, stateid4 *sid);
+/* The error for a stateid no table holds: STALE (4.0) / BAD for other runs and special
+ * ones, EXPIRED (4.0) when its client is gone, else BAD_STATEID. */
+nfsstat4 st_sid_check_unknown(struct nfs_state *s, const stateid4 *sid, uint32_t minor);
+
+/* Backchannel and delegations (deleg.c). */
+void st_cbchan_sec(struct nfs_client *cl, uint32_t prog, const callback_sec_parms4 *v, u_int n);
+/* Some flavor in v that callbacks can use (AUTH_SYS, AUTH_NONE)? */
+bool st_cbchan_sec_ok(const callback_sec_parms4 *v, u_int n);
+/* conn becomes cl's backchannel for session sessionid (CREATE_SESSION, BIND_CONN_TO_SESSION);
+ * it is probed (CB_NULL) at the client's next SEQUENCE. conn NULL: nothing. */
+void st_cbchan_bind(struct nfs_state *s, struct nfs_client *cl, const char *sessionid, struct conn *conn,
+		    uint32_t minor);
+void st_cbchan_session_gone(struct nfs_state *s, struct nfs_client *cl, const char *sessionid);
+/* SEQUENCE: probe a backchannel not yet known to work. */
+void st_cbchan_probe(struct nfs_state *s, struct nfs_client *cl);
+/* SEQUENCE's sr_status_flags about callbacks and revoked delegations. */
+uint32_t st_cbchan_flags(const struct nfs_client *cl);
+void st_cbchan_fini(struct nfs_state *s, struct nfs_client *cl);
+struct nfs_deleg *st_deleg_by_other(struct nfs_state *s, const char *other);
+void st_deleg_index(struct nfs_state *s, struct nfs_deleg *d, bool add);
+nfsstat4 st_deleg_find(struct nfs_state *s, const stateid4 *sid, struct nfs_deleg **out);
+/* A delegation stateid used by r on file fh: its client's, this file's, not revoked
+ * (NFS4ERR_DELEG_REVOKED), seqid current. */
+nfsstat4 st_deleg_check(struct nfs_req *r, struct nfs_deleg *d, const stateid4 *sid, const void *fh,
+			uint32_t fh_len);
+void st_deleg_free(struct nfs_state *s, struct nfs_deleg *d);
+void st_deleg_client_fini(struct nfs_state *s, struct nfs_client *cl);
+/* Something is about to change f: the delegations of clients other than self are recalled;
+ * NFS4ERR_DELAY while any of them is held, NFS4_OK when none is (f NULL: none). */
+nfsstat4 st_deleg_break_file(struct nfs_state *s, struct nfs_file *f, const struct nfs_client *self);
+/* Revocations of delegations not returned in time, callbacks that got no answer. */
+void st_deleg_sweep(struct nfs_state *s, uint64_t now);
+void st_deleg_register_ops(struct op_table *t);
+/* A 4.1+ client with a backchannel was DENIED a blocking lock of owner name on f: it
+ * waits; st_lock_released(f) tells it (CB_NOTIFY_LOCK). */
+void st_lock_wait(struct nfs_state *s, struct nfs_client *cl, struct nfs_file *f, const void *name,
+		  uint32_t len);
+/* Locked ranges on f were released: the clients waiting are notified. */
+void st_lock_released(struct nfs_state *s, struct nfs_file *f);
+/* OPEN4_RESULT_MAY_NOTIFY_LOCK for this client? */
+bool state_may_notify_lock(const struct nfs_req *r);
 
 /* The op handlers of LOCK, LOCKT, LOCKU and RELEASE_LOCKOWNER (nfs4_lock_ops.c). */
 void st_lock_register_ops(struct op_table *t);
