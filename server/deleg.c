@@ -365,10 +365,27 @@ void state_cb_reply(struct nfs_state *s, struct conn *conn, const uint8_t *rec, 
 
 /* ---- delegations ------------------------------------------------------------------------ */
 
+/* A CB_RECALL of d still waiting for the slot has nothing left to recall. */
+static void deleg_unqueue(struct nfs_deleg *d)
+{
+	struct st_list *q = &d->cl->cbc.queue, *l, *next;
+
+	if (!q->next)
+		return;
+	for (l = q->next; l != q; l = next) {
+		struct st_cbcall *k = container_of(l, struct st_cbcall, link);
+
+		next = l->next;
+		if (k->op == OP_CB_RECALL && !memcmp(k->sid.other, d->sid.other, NFS4_OTHER_SIZE))
+			call_free(k);
+	}
+}
+
 static void deleg_unfile(struct nfs_state *s, struct nfs_deleg *d)
 {
 	struct nfs_file *f = d->file;
 
+	deleg_unqueue(d);
 	if (d->recalled)
 		st_list_del(&d->recall);
 	d->recalled = false;

@@ -1,11 +1,13 @@
 """What the raw-RPC tests share: TAP output, a raw TCP client, and sluiced on a loopback port.
 
-Used by tests/hostile/hostile.py (hostile input) and tests/hostile/state.py (NFSv4 state:
-seqid and slot replays, stateids, leases, locks, restart). Stdlib only; the message encoders
-and decoders are in rpcmsg.py next to this file.
+Used by tests/hostile/hostile.py (hostile input), tests/hostile/state.py (NFSv4 state:
+seqid and slot replays, stateids, leases, locks, restart) and tests/hostile/deleg.py
+(callbacks and delegations: CbClient). Stdlib only; the message encoders and decoders are in
+rpcmsg.py next to this file.
 """
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -136,6 +138,65 @@ class Client:
         except socket.timeout:
             return False, None
         return data == b"", data
+
+
+class CbClient(Client):
+    """A connection that also carries the backchannel (RFC 8881 §2.10.3.1): what the server
+    sends on it is either the REPLY to one of its calls or a CALL of its own (a callback).
+    Every CALL is kept in calls (an rpcmsg.CbCall, with .t the time it arrived) and handed to
+    on_call, which returns the reply's payload to send (rpcmsg.cb_answer ...) or None to
+    leave it unanswered (for now: answer() later)."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT, cred=None, on_call=None):
+        super().__init__(port, timeout, cred)
+        self.timeout = timeout
+        self.on_call = on_call
+        self.calls = []
+
+    def _take(self, rec):
+        """rec when it is not a CALL; a CALL is recorded and answered (or not): None."""
+        if not R.is_call(rec):
+            return rec
+        k = R.CbCall(rec)
+        k.t = time.time()
+        self.calls.append(k)
+        payload = self.on_call(k) if self.on_call else None
+        if payload is not None:
+            self.answer(k, payload)
+        return None
+
+    def answer(self, k, payload):
+        self.send(R.record(payload))
+        k.answered = True
+
+    def rpc(self, payload):
+        """Send a call; its reply (callbacks that arrive before it are taken in passing)."""
+        self.send(R.record(payload))
+        while True:
+            rec = self._take(self.recv_record())
+            if rec is not None:
+                return R.Reply(rec)
+
+    def pump(self, timeout, until=None):
+        """Take the callbacks that arrive within timeout seconds; stop at the first for
+        which until(call) is true and return it (None: none came). A REPLY arriving here
+        answers nothing this client sent: AssertionError."""
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            # wait for a record's first byte, then read the whole record (a timeout in its
+            # middle would lose the stream)
+            ready, _, _ = select.select([self.s], [], [], left)
+            if not ready:
+                return None
+            n = len(self.calls)
+            rec = self._take(self.recv_record())
+            if rec is not None:
+                raise AssertionError("a reply that answers no call: " + R.Reply(rec).describe())
+            if until is not None and len(self.calls) > n and until(self.calls[-1]):
+                return self.calls[-1]
 
 
 # ---- the server -------------------------------------------------------------------------------
