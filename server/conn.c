@@ -686,6 +686,38 @@ static int conn_new(struct conn_listener *l, int fd, const struct sockaddr *sa, 
 	return 0;
 }
 
+int conn_peer(const struct conn *c, struct sockaddr *sa, socklen_t *len)
+{
+	if (c->closed)
+		return -EPIPE;
+	return getpeername(c->fd, sa, len) < 0 ? -errno : 0;
+}
+
+int conn_connect(struct conn_listener *l, const struct sockaddr *sa, socklen_t salen, struct conn **out)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	/* Non-blocking: the loop never waits for the handshake. What is queued before it
+	 * completes is written once the socket is writable (sendmsg says EAGAIN until then);
+	 * a refused or unreachable peer shows as an error on the socket, and the connection
+	 * closes like any other. */
+	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = conn_new(l, fd, sa, salen);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	*out = conn_get(l->conns); /* conn_new put it at the head */
+	return 0;
+}
+
 static void conn_accept_pause(struct conn_listener *l)
 {
 	for (int i = 0; i < l->nsock; i++)

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 struct ev_loop;
@@ -116,6 +117,18 @@ int conn_send(struct conn *c, const struct iovec *iov, int iovcnt, conn_done_fn 
 
 /* A record will get no reply (e.g. an undecodable call header): free its in-flight slot. */
 void conn_record_dropped(struct conn *c);
+
+/*
+ * Open a connection from the server to sa (the NFSv4.0 callback path, RFC 7530 §10.2.1),
+ * served like the listener's accepted ones: records and replies go to its callbacks. The
+ * connect is non-blocking. Returns 0 and *out with a reference for the caller (besides the
+ * open connection's own), or -errno.
+ */
+int conn_connect(struct conn_listener *l, const struct sockaddr *sa, socklen_t salen,
+		 struct conn **out);
+
+/* The peer's address (getpeername). 0 or -errno. */
+int conn_peer(const struct conn *c, struct sockaddr *sa, socklen_t *len);
 
 /* Close now; queued output is dropped (done callbacks run). Idempotent. */
 void conn_close(struct conn *c);

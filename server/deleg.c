@@ -17,20 +17,31 @@
  * client retries) until the holder returns the delegation with DELEGRETURN, or until a
  * lease has passed since the recall, when it is revoked (§10.2.1) and the op goes on.
  *
- * Not here: write delegations, the 4.0 callback path (SETCLIENTID's callback address: 4.0
- * clients get no delegations), delegation reclaims after a restart (CLAIM_DELEGATE_PREV is
- * NOTSUPP, a CLAIM_PREVIOUS with a delegation gets the open without one).
+ * NFSv4.0 (RFC 7530 §10.2.1): the server connects to the callback address the client gave
+ * in SETCLIENTID (only on the host the client calls from: sluice is no relay to third
+ * parties), probes it with CB_NULL, and sends CB_COMPOUNDs of CB_RECALL alone (no
+ * CB_SEQUENCE in 4.0, callback_ident instead). A path that fails is connected again at a
+ * later OPEN, at most every CB_RETRY40 seconds.
+ *
+ * Not here: write delegations, delegation reclaims after a restart (CLAIM_DELEGATE_PREV is
+ * NOTSUPP, a CLAIM_PREVIOUS with a delegation gets the open without one), a recall when the
+ * source name of a RENAME goes.
  */
 #include "state.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "conn.h"
 #include "log.h"
 
 #define CB_TIMEOUT 10u              /* seconds a callback may wait for its reply */
+#define CB_RETRY40 30u              /* 4.0: seconds between connection attempts */
 #define ST_DELEGS_MAX 262144u       /* read delegations in all: more get none (WND4_RESOURCE) */
 
 #define container_of st_container_of
@@ -80,7 +91,15 @@ static bool cb_send(struct nfs_state *s, struct st_cbcall *k)
 	k->xid = ++s->cb_xid;
 	memset(ops, 0, sizeof(ops));
 	memset(&a, 0, sizeof(a));
-	if (k->op) {
+	if (k->op && ch->v40) {
+		/* RFC 7530 §16.33.5 / §17: 4.0 has no CB_SEQUENCE; callback_ident names the
+		 * client to itself */
+		a.tag.utf8string_val = (char *)"";
+		a.minorversion = 0;
+		a.callback_ident = ch->ident;
+		a.argarray.argarray_len = 1;
+		a.argarray.argarray_val = ops + 1;
+	} else if (k->op) {
 		a.tag.utf8string_val = (char *)"";
 		a.minorversion = ch->minor;
 		a.argarray.argarray_len = 2;
@@ -196,6 +215,18 @@ static void cb_requeue_out(struct nfs_state *s, struct nfs_client *cl)
 	cl->cbc.probing = false;
 }
 
+/* Let go of the channel's connection; the server's own (4.0) is closed too. */
+static void chan_drop_conn(struct st_cbchan *ch)
+{
+	if (ch->conn) {
+		if (ch->v40)
+			conn_close(ch->conn);
+		conn_put(ch->conn);
+	}
+	ch->conn = NULL;
+	ch->up = false;
+}
+
 static void chan_init(struct st_cbchan *ch)
 {
 	if (!ch->queue.next)
@@ -305,10 +336,7 @@ void st_cbchan_fini(struct nfs_state *s, struct nfs_client *cl)
 	cb_requeue_out(s, cl);
 	while (!st_list_empty(&ch->queue))
 		call_free(container_of(ch->queue.next, struct st_cbcall, link));
-	if (ch->conn)
-		conn_put(ch->conn);
-	ch->conn = NULL;
-	ch->up = false;
+	chan_drop_conn(ch);
 }
 
 void state_cb_reply(struct nfs_state *s, struct conn *conn, const uint8_t *rec, size_t len)
@@ -361,6 +389,144 @@ void state_cb_reply(struct nfs_state *s, struct conn *conn, const uint8_t *rec, 
 		call_free(k);
 		cb_send_next(s, cl);
 	}
+}
+
+/* ---- the 4.0 callback path --------------------------------------------------------------- */
+
+void state_set_cb_connect(struct nfs_state *s,
+			  int (*fn)(void *arg, const struct sockaddr *sa, unsigned int salen, struct conn **out),
+			  void *arg)
+{
+	s->cb_connect = fn;
+	s->cb_arg = arg;
+}
+
+/* RFC 5665 §5.2.3.4: a universal address "h1.h2.h3.h4.p1.p2" (tcp) or "v6addr.p1.p2"
+ * (tcp6). 0 and the socket address, or -EINVAL. */
+static int uaddr_parse(const char *netid, const char *uaddr, struct sockaddr_storage *ss, uint32_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *p2, *p1;
+	unsigned hi, lo;
+	size_t n;
+
+	if (!netid || !uaddr)
+		return -EINVAL;
+	p2 = strrchr(uaddr, '.');
+	if (!p2 || p2 == uaddr)
+		return -EINVAL;
+	for (p1 = p2 - 1; p1 > uaddr && *p1 != '.'; p1--)
+		;
+	if (*p1 != '.' || sscanf(p1 + 1, "%u", &hi) != 1 || sscanf(p2 + 1, "%u", &lo) != 1 || hi > 255 ||
+	    lo > 255 || (!hi && !lo))
+		return -EINVAL;
+	n = (size_t)(p1 - uaddr);
+	if (n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, uaddr, n);
+	host[n] = 0;
+	memset(ss, 0, sizeof(*ss));
+	if (!strcmp(netid, "tcp")) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			return -EINVAL;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)(hi << 8 | lo));
+		*len = sizeof(*in);
+		return 0;
+	}
+	if (!strcmp(netid, "tcp6")) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			return -EINVAL;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)(hi << 8 | lo));
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL; /* rdma and the rest: no */
+}
+
+/* Same host: the callback goes back to the machine the client calls from. */
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+}
+
+/* Connect to the 4.0 client's callback address and probe it. */
+static void cb_connect40(struct nfs_state *s, struct nfs_client *cl)
+{
+	struct st_cbchan *ch = &cl->cbc;
+	struct st_cbcall *k;
+	struct conn *conn;
+	int ret;
+
+	if (!s->cb_connect || !ch->addr_len)
+		return;
+	cb_requeue_out(s, cl);
+	chan_drop_conn(ch);
+	ch->last_try = st_now(s);
+	ret = s->cb_connect(s->cb_arg, (const struct sockaddr *)&ch->addr, ch->addr_len, &conn);
+	if (ret < 0) {
+		log_info("client %016llx: callback address %s: %s", (unsigned long long)cl->id,
+			 cl->cb.addr ? cl->cb.addr : "-", strerror(-ret));
+		ch->down = true;
+		return;
+	}
+	ch->conn = conn;
+	ch->down = false;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return;
+	k->cl = cl;
+	st_list_init(&k->link);
+	if (!cb_send(s, k))
+		free(k);
+}
+
+void st_cbchan_v40(struct nfs_state *s, struct nfs_client *cl, struct conn *from)
+{
+	struct st_cbchan *ch = &cl->cbc;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+
+	chan_init(ch);
+	cb_requeue_out(s, cl);
+	chan_drop_conn(ch);
+	ch->v40 = true;
+	ch->wanted = false;
+	ch->addr_len = 0;
+	ch->prog = cl->cb.program;
+	ch->ident = cl->cb.ident;
+	ch->minor = 0;
+	/* the Linux client's callback service takes AUTH_SYS (AUTH_NONE for CB_NULL only) */
+	ch->sec.flavor = AUTH_SYS;
+	ch->sec.uid = ch->sec.gid = 0;
+	if (!from || conn_peer(from, (struct sockaddr *)&peer, &plen) < 0)
+		return;
+	if (uaddr_parse(cl->cb.netid, cl->cb.addr, &ch->addr, &ch->addr_len) < 0) {
+		log_info("client %016llx: callback %s %s unusable: no delegations",
+			 (unsigned long long)cl->id, cl->cb.netid ? cl->cb.netid : "-",
+			 cl->cb.addr ? cl->cb.addr : "-");
+		ch->addr_len = 0;
+		return;
+	}
+	if (!same_host(&ch->addr, &peer)) {
+		log_info("client %016llx: callback address %s is not the client's host: not called",
+			 (unsigned long long)cl->id, cl->cb.addr);
+		ch->addr_len = 0;
+		return;
+	}
+	ch->wanted = true;
+	cb_connect40(s, cl);
 }
 
 /* ---- delegations ------------------------------------------------------------------------ */
@@ -506,6 +672,8 @@ void st_deleg_sweep(struct nfs_state *s, uint64_t now)
 		cl->cbc.down = true;
 		cl->cbc.up = false;
 		cb_requeue_out(s, cl);
+		if (cl->cbc.v40)
+			chan_drop_conn(&cl->cbc); /* connected again at a later OPEN */
 		next = s->cb_out.next; /* the list changed */
 	}
 }
@@ -533,13 +701,13 @@ nfsstat4 st_deleg_check(struct nfs_req *r, struct nfs_deleg *d, const stateid4 *
 	return st_sid_seqid(&d->sid, sid, minor);
 }
 
-void state_deleg_offer(struct nfs_req *r, const void *fh, uint32_t fh_len, uint32_t share_access,
-		       uint32_t share_deny, bool reclaim, open_delegation4 *out)
+void state_deleg_offer(struct nfs_req *r, const open_owner4 *owner, const void *fh, uint32_t fh_len,
+		       uint32_t share_access, uint32_t share_deny, bool reclaim, open_delegation4 *out)
 {
 	struct nfs_state *s = r->state;
 	uint32_t minor = r->c ? r->c->minor : 0;
 	uint32_t want = share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
-	struct nfs_client *cl = r->client;
+	struct nfs_client *cl = minor ? r->client : st_client_by_id(s, owner->clientid);
 	struct nfs_file *f;
 	struct nfs_deleg *d;
 	why_no_delegation4 why = WND4_CONTENTION;
@@ -552,9 +720,13 @@ void state_deleg_offer(struct nfs_req *r, const void *fh, uint32_t fh_len, uint3
 		out->open_delegation4_u.od_whynone.ond_why = WND4_NOT_WANTED;
 		return;
 	}
-	/* only 4.1+ clients have a backchannel here; a reclaim gets its open only */
-	if (!minor || !cl || cl->dead || reclaim || state_in_grace(s))
+	/* a reclaim gets its open only (delegations are not kept across a restart) */
+	if (!cl || cl->dead || cl->v40 != !minor || reclaim || state_in_grace(s))
 		return;
+	/* 4.0: a callback path that failed is tried again now and then */
+	if (!minor && cl->cbc.wanted && !cl->cbc.up && !cl->cbc.probing &&
+	    st_now(s) >= cl->cbc.last_try + CB_RETRY40)
+		cb_connect40(s, cl);
 	if (!cl->cbc.up || cl->cbc.down || !chan_usable(&cl->cbc))
 		return;
 	if ((share_access & OPEN4_SHARE_ACCESS_BOTH) != OPEN4_SHARE_ACCESS_READ ||

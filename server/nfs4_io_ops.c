@@ -151,7 +151,7 @@ static nfsstat4 open_result(struct opx *x)
 		ok->cinfo.before = ok->cinfo.after = oc->dir_change; /* nothing was created */
 	}
 	/* RFC 8881 §10.4, §18.16.3: a read delegation when nothing stands against it */
-	state_deleg_offer(x->req, oc->fh, oc->fh_len, a->share_access, a->share_deny,
+	state_deleg_offer(x->req, &a->owner, oc->fh, oc->fh_len, a->share_access, a->share_deny,
 			  a->claim.claim == CLAIM_PREVIOUS, &ok->delegation);
 	opx_set_fh(x->c, oc->fh, oc->fh_len);
 	x->c->cur_stateid = ok->stateid;

@@ -638,6 +638,7 @@ static nfsstat4 op_setclientid_confirm(struct compound *c, const nfs_argop4 *arg
 			memset(&cl->pend_cb, 0, sizeof(cl->pend_cb));
 			memcpy(cl->confirm, cl->pend_confirm, NFS4_VERIFIER_SIZE);
 			cl->cb_pending = false;
+			st_cbchan_v40(s, cl, req_of(c)->conn); /* the new callback path */
 			return NFS4_OK;
 		}
 		if (!memcmp(a->setclientid_confirm, cl->confirm, NFS4_VERIFIER_SIZE)) {
@@ -659,11 +660,12 @@ static nfsstat4 op_setclientid_confirm(struct compound *c, const nfs_argop4 *arg
 		st_client_destroy(s, old);
 	}
 	st_client_confirm(s, cl);
+	st_cbchan_v40(s, cl, req_of(c)->conn); /* RFC 7530 §10.2.1: probe the callback path */
 	return NFS4_OK;
 }
 
-/* RFC 7530 §16.28: renew the lease of a client ID. No delegations, so never
- * NFS4ERR_CB_PATH_DOWN. */
+/* RFC 7530 §16.28: renew the lease of a client ID. NFS4ERR_CB_PATH_DOWN is never said: a
+ * delegation whose recall cannot reach the client is revoked a lease after the recall. */
 static nfsstat4 op_renew(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
 	struct nfs_client *cl;

@@ -381,6 +381,18 @@ static void on_reply(struct conn *c, uint8_t *rec, size_t len, void *arg)
 	free(rec);
 }
 
+/* The 4.0 callback path (RFC 7530 §10.2.1): the server's own connection to a client, on
+ * the first listener so that the client's replies come back through on_reply. */
+static int cb_connect(void *arg, const struct sockaddr *sa, unsigned int salen, struct conn **out)
+{
+	struct srv_loop *lp = arg;
+	struct loop_watchers *w = lp->watchers;
+
+	if (!w->nlisteners)
+		return -ENOTCONN;
+	return conn_connect(w->listeners[0], sa, salen, out);
+}
+
 int srv_loop_listen(struct srv_loop *lp, const char *addr)
 {
 	struct loop_watchers *w = lp->watchers;
@@ -399,6 +411,8 @@ int srv_loop_listen(struct srv_loop *lp, const char *addr)
 	if (ret < 0)
 		return ret;
 	w->nlisteners++;
+	if (w->nlisteners == 1)
+		state_set_cb_connect(lp->srv->state, cb_connect, lp);
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "callback.h"
@@ -177,8 +178,8 @@ void state_open_failed(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid
 
 /* After a successful OPEN (state_open recorded it): the delegation this OPEN gets, in *out
  * (OPEN_DELEGATE_READ, _NONE, or for a 4.1 client that asked, _NONE_EXT and why). */
-void state_deleg_offer(struct nfs_req *r, const void *fh, uint32_t fh_len, uint32_t share_access,
-		       uint32_t share_deny, bool reclaim, open_delegation4 *out);
+void state_deleg_offer(struct nfs_req *r, const open_owner4 *owner, const void *fh, uint32_t fh_len,
+		       uint32_t share_access, uint32_t share_deny, bool reclaim, open_delegation4 *out);
 /* Before an op changes file fh's attributes or names (SETATTR, REMOVE, RENAME, LINK): read
  * delegations of clients other than r's are recalled; NFS4ERR_DELAY while one is held.
  * (Writes through a stateid get this from state_check_io(), opens from state_open().) */
@@ -186,6 +187,10 @@ nfsstat4 state_deleg_break(struct nfs_req *r, const void *fh, uint32_t fh_len);
 /* OPEN CLAIM_DELEGATE_CUR / CLAIM_DELEG_CUR_FH (RFC 8881 §10.4.4): sid is the caller's
  * delegation of file fh. NFS4_OK, or the stateid's error. */
 nfsstat4 state_deleg_claim(struct nfs_req *r, const stateid4 *sid, const void *fh, uint32_t fh_len);
+/* How the server opens a connection for the 4.0 callback path (conn_connect on a listener). */
+void state_set_cb_connect(struct nfs_state *s,
+			  int (*fn)(void *arg, const struct sockaddr *sa, unsigned int salen, struct conn **out),
+			  void *arg);
 /* A REPLY record that came on conn: the answer to a callback (conn.h on_reply). */
 void state_cb_reply(struct nfs_state *s, struct conn *conn, const uint8_t *rec, size_t len);
 
@@ -323,6 +328,12 @@ struct st_cbchan {
 	bool busy;                     /* slot 0 has a CB_COMPOUND out */
 	bool down;                     /* a callback went unanswered: SEQ4_STATUS_CB_PATH_DOWN */
 	uint32_t minor;                /* of the session: CB_COMPOUND's minorversion */
+	/* 4.0 (RFC 7530 §10.2.1): the server connects to the address SETCLIENTID gave */
+	bool v40;
+	uint32_t ident;                /* callback_ident */
+	uint64_t last_try;             /* when the server last connected (monotonic s) */
+	struct sockaddr_storage addr;
+	uint32_t addr_len;
 	struct st_list queue;          /* struct st_cbcall waiting for the slot */
 };
 
@@ -520,6 +531,9 @@ struct nfs_state {
 	struct st_list recalls;        /* recalled delegations, oldest first */
 	struct st_list cb_out;         /* callbacks sent, waiting for their reply */
 	struct st_list waiters;        /* every st_waiter */
+	/* opens the 4.0 callback connections (server.c; NULL: none, e.g. unit tests) */
+	int (*cb_connect)(void *arg, const struct sockaddr *sa, unsigned int salen, struct conn **out);
+	void *cb_arg;
 	uint32_t cb_xid;
 	unsigned ndelegs;
 	struct st_list clients;
@@ -657,6 +671,10 @@ void st_cbchan_probe(struct nfs_state *s, struct nfs_client *cl);
 /* SEQUENCE's sr_status_flags about callbacks and revoked delegations. */
 uint32_t st_cbchan_flags(const struct nfs_client *cl);
 void st_cbchan_fini(struct nfs_state *s, struct nfs_client *cl);
+/* A 4.0 client's callback (cl->cb) was confirmed on connection from: the server connects to
+ * it and probes it with CB_NULL. An address on another host than from's peer is not called
+ * (the server is no relay for connections to third parties). */
+void st_cbchan_v40(struct nfs_state *s, struct nfs_client *cl, struct conn *from);
 struct nfs_deleg *st_deleg_by_other(struct nfs_state *s, const char *other);
 void st_deleg_index(struct nfs_state *s, struct nfs_deleg *d, bool add);
 nfsstat4 st_deleg_find(struct nfs_state *s, const stateid4 *sid, struct nfs_deleg **out);
