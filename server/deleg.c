@@ -109,6 +109,8 @@ static bool cb_send(struct nfs_state *s, struct st_cbcall *k)
 		memcpy(ops[0].nfs_cb_argop4_u.opcbsequence.csa_sessionid, ch->sessionid,
 		       NFS4_SESSIONID_SIZE);
 		ops[0].nfs_cb_argop4_u.opcbsequence.csa_sequenceid = ch->seqid + 1;
+	}
+	if (k->op) {
 		ops[1].argop = k->op;
 		if (k->op == OP_CB_RECALL) {
 			CB_RECALL4args *r = &ops[1].nfs_cb_argop4_u.opcbrecall;
@@ -401,6 +403,22 @@ void state_set_cb_connect(struct nfs_state *s,
 	s->cb_arg = arg;
 }
 
+/* One decimal octet of a universal address's port, exactly the characters [p, end). */
+static bool port_octet(const char *p, const char *end, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (p == end || end - p > 3)
+		return false;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	*out = v;
+	return v <= 255;
+}
+
 /* RFC 5665 §5.2.3.4: a universal address "h1.h2.h3.h4.p1.p2" (tcp) or "v6addr.p1.p2"
  * (tcp6). 0 and the socket address, or -EINVAL. */
 static int uaddr_parse(const char *netid, const char *uaddr, struct sockaddr_storage *ss, uint32_t *len)
@@ -417,8 +435,8 @@ static int uaddr_parse(const char *netid, const char *uaddr, struct sockaddr_sto
 		return -EINVAL;
 	for (p1 = p2 - 1; p1 > uaddr && *p1 != '.'; p1--)
 		;
-	if (*p1 != '.' || sscanf(p1 + 1, "%u", &hi) != 1 || sscanf(p2 + 1, "%u", &lo) != 1 || hi > 255 ||
-	    lo > 255 || (!hi && !lo))
+	if (*p1 != '.' || !port_octet(p1 + 1, p2, &hi) || !port_octet(p2 + 1, p2 + strlen(p2), &lo) ||
+	    (!hi && !lo))
 		return -EINVAL;
 	n = (size_t)(p1 - uaddr);
 	if (n >= sizeof(host))
@@ -702,7 +720,7 @@ nfsstat4 st_deleg_check(struct nfs_req *r, struct nfs_deleg *d, const stateid4 *
 }
 
 void state_deleg_offer(struct nfs_req *r, const open_owner4 *owner, const void *fh, uint32_t fh_len,
-		       uint32_t share_access, uint32_t share_deny, bool reclaim, open_delegation4 *out)
+		       uint32_t share_access, uint32_t share_deny, bool hold_back, open_delegation4 *out)
 {
 	struct nfs_state *s = r->state;
 	uint32_t minor = r->c ? r->c->minor : 0;
@@ -720,8 +738,9 @@ void state_deleg_offer(struct nfs_req *r, const open_owner4 *owner, const void *
 		out->open_delegation4_u.od_whynone.ond_why = WND4_NOT_WANTED;
 		return;
 	}
-	/* a reclaim gets its open only (delegations are not kept across a restart) */
-	if (!cl || cl->dead || cl->v40 != !minor || reclaim || state_in_grace(s))
+	/* a reclaim gets its open only (delegations are not kept across a restart), and so
+	 * does a 4.0 open-owner still to be confirmed (knfsd waits for OPEN_CONFIRM too) */
+	if (!cl || cl->dead || cl->v40 != !minor || hold_back || state_in_grace(s))
 		return;
 	/* 4.0: a callback path that failed is tried again now and then */
 	if (!minor && cl->cbc.wanted && !cl->cbc.up && !cl->cbc.probing &&

@@ -152,7 +152,8 @@ static nfsstat4 open_result(struct opx *x)
 	}
 	/* RFC 8881 §10.4, §18.16.3: a read delegation when nothing stands against it */
 	state_deleg_offer(x->req, &a->owner, oc->fh, oc->fh_len, a->share_access, a->share_deny,
-			  a->claim.claim == CLAIM_PREVIOUS, &ok->delegation);
+			  a->claim.claim == CLAIM_PREVIOUS || (ok->rflags & OPEN4_RESULT_CONFIRM),
+			  &ok->delegation);
 	opx_set_fh(x->c, oc->fh, oc->fh_len);
 	x->c->cur_stateid = ok->stateid;
 	x->c->cur_stateid_set = true;

@@ -179,7 +179,8 @@ void state_open_failed(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid
 /* After a successful OPEN (state_open recorded it): the delegation this OPEN gets, in *out
  * (OPEN_DELEGATE_READ, _NONE, or for a 4.1 client that asked, _NONE_EXT and why). */
 void state_deleg_offer(struct nfs_req *r, const open_owner4 *owner, const void *fh, uint32_t fh_len,
-		       uint32_t share_access, uint32_t share_deny, bool reclaim, open_delegation4 *out);
+		       uint32_t share_access, uint32_t share_deny, bool hold_back, open_delegation4 *out);
+/* (hold_back: none for this OPEN; a reclaim, or a 4.0 owner that still needs OPEN_CONFIRM.) */
 /* Before an op changes file fh's attributes or names (SETATTR, REMOVE, RENAME, LINK): read
  * delegations of clients other than r's are recalled; NFS4ERR_DELAY while one is held.
  * (Writes through a stateid get this from state_check_io(), opens from state_open().) */

@@ -512,6 +512,79 @@ check "[locks] with A gone, B takes a write lock over the whole file" plock set 
 rm -rf "$LK"
 lap locks
 
+# ---- delegations (issue 5, acceptance 3): a read delegation, recalled by another client's write
+# Client 1 (the main mount) reads a file and keeps it open; a server that grants it a read
+# delegation lets it open the file again without asking (no OPEN in this mount's mountstats).
+# A second client (127.0.0.2, as for the locks) then rewrites the file: the server must recall
+# the delegation (CB_RECALL) and let the write through once client 1 has answered with
+# DELEGRETURN, well within the lease, not by waiting it out; client 1 then reads the new bytes.
+# opcount MNT OP...: how many calls of these operations this mount has sent, in all
+# (/proc/self/mountstats: ops is field 2). The client counts an OPEN by file handle (CLAIM_FH,
+# 4.1 and later) as OPEN_NOATTR.
+opcount() {
+    local m=$1
+    shift
+    awk -v m="$m" -v ops=" $* " '
+        $1 == "device" { here = ($5 == m) }
+        here && $1 ~ /:$/ && index(ops, " " substr($1, 1, length($1) - 1) " ") { c += $2 }
+        END { print c + 0 }' /proc/self/mountstats
+}
+DL=$W/dlg
+mkdir -p "$DL"
+peer_ok=0
+mount_peer && peer_ok=1
+check "[deleg] a second client mounts the export (127.0.0.2, host name lockpeer)" test $peer_ok = 1
+echo "v$vers: written by client 1" > "$DL/f"
+# The holder reads the file through a read-only descriptor, then becomes sleep (exec: the same
+# pid, killed below) with the descriptor still open; sleep bounds it if the kill never comes.
+bash -c 'exec 3< "$1" && cat <&3 > /dev/null && exec sleep 300' dlg-holder "$DL/f" & hpid=$!
+holding() {
+    for _ in $(seq 1 100); do
+        [ "$(cat /proc/$hpid/comm 2>/dev/null)" = sleep ] && [ "$(readlink /proc/$hpid/fd/3)" = "$DL/f" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+check "[deleg] a process on client 1 opens the file read-only, reads it and keeps it open" holding
+# One more open first: an OPEN is where the server hands out the delegation (a 4.0 server gives
+# none to an open owner it has not confirmed yet); the one after it is the evidence.
+timeout -k 5 60 cat "$DL/f" > /dev/null
+o0=$(opcount "$M" OPEN OPEN_NOATTR)
+got=$(timeout -k 5 60 cat "$DL/f" 2>&1)
+o1=$(opcount "$M" OPEN OPEN_NOATTR)
+if [ "$got" = "v$vers: written by client 1" ] && [ $o1 -eq $o0 ]; then
+    ok "[deleg] client 1 holds a read delegation: another open and read of the file sends no OPEN (OPEN + OPEN_NOATTR calls: $o0 before and after)"
+else
+    not_ok "[deleg] client 1 holds a read delegation: another open and read of the file sends no OPEN"
+    echo "#   $((o1 - o0)) OPEN or OPEN_NOATTR calls; read '$got'"
+fi
+if [ $peer_ok = 1 ]; then
+    d0=$(opcount "$M" DELEGRETURN)
+    tw=$(date +%s%N)
+    timeout -k 5 120 bash -c "echo 'v$vers: rewritten by client 2' > '$M2/v$vers/dlg/f'" 2> "$tmp/dlg.err"; rc=$?
+    tw=$(( ($(date +%s%N) - tw) / 1000000 ))
+    tws=$(printf '%d.%03d' $((tw / 1000)) $((tw % 1000)))
+    if [ $rc -eq 0 ] && [ $tw -lt 90000 ]; then
+        ok "[deleg] the second client's open, truncate, write and close complete within the lease (${tws}s, limit 90s)"
+    else
+        not_ok "[deleg] the second client's open, truncate, write and close complete within the lease (exit $rc after ${tws}s, limit 90s)"
+        sed 's/^/#   /' "$tmp/dlg.err"
+    fi
+    # The DELEGRETURN reply may be counted a moment after the server has seen it.
+    tend=$(( $(date +%s) + 5 ))
+    while d1=$(opcount "$M" DELEGRETURN); [ $d1 -le $d0 ] && [ $(date +%s) -lt $tend ]; do sleep 0.2; done
+    check "[deleg] client 1 returned the delegation (DELEGRETURN calls $d0 -> $d1)" test $d1 -gt $d0
+    got=$(timeout -k 5 60 cat "$DL/f" 2>&1)
+    same "$got" "v$vers: rewritten by client 2" "[deleg] client 1 then opens the file afresh and reads the second client's content"
+    [ "$got" = "v$vers: rewritten by client 2" ] || echo "#   on the server's disk: '$(cat "$S/dlg/f" 2>&1)'"
+else
+    for _ in 1 2 3; do not_ok "[deleg] second-client check skipped: no second mount"; done
+fi
+kill -TERM $hpid 2>/dev/null; wait $hpid 2>/dev/null
+[ $peer_ok = 1 ] && { umount "$M2" || umount -f "$M2"; }
+rm -rf "$DL"
+lap delegations
+
 # ---- 4. fio write-then-verify, and bytes acknowledged before a SIGKILL -------------------
 # Each job verifies right after writing (do_verify), then again with verify_only after all
 # caches are dropped, so that the buffered case's bytes are read back from the server. Sizes:

@@ -33,17 +33,32 @@ own, which the client records and answers, holds, or never answers):
      truncated reply to CB_NULL, garbage after the reply header of CB_NULL and of a
      CB_COMPOUND's reply: the server logs them and keeps serving (NULL and COMPOUND
      afterwards).
+  5. NFSv4.0 callbacks (RFC 7530 §10.2.1, §16.33, §17): the client listens on 127.0.0.1
+     (harness.CbListener) and gives the universal address (RFC 5665) in SETCLIENTID; after
+     SETCLIENTID_CONFIRM the server connects to it and sends a CB_NULL (the client's
+     program, AUTH_SYS). An OPEN for reading gets no delegation before it is answered,
+     OPEN_DELEGATE_READ after; READ with the delegation stateid works, WRITE is OPENMODE.
+     A 4.1 and a 4.0 client's OPEN for writing get DELAY and the holder one CB_COMPOUND on
+     the server's connection: minorversion 0, its callback_ident, CB_RECALL alone (no
+     CB_SEQUENCE); it answers, DELEGRETURN (PUTFH, DELEGRETURN) is OK and the retried OPEN
+     goes through. Callback addresses on another host (192.0.2.1, and 127.0.0.2 with a
+     listener) and unparsable ones (host:port, netid udp, a port octet of 256, no address)
+     are never connected to, logged, and give OPEN_DELEGATE_NONE. A callback port that
+     refuses: no delegation, the server keeps serving, no new attempt for CB_RETRY40 (30 s)
+     even once the port listens, then one at an OPEN, a CB_NULL, and a delegation.
 
 Every check prints one TAP line with what was expected and what came back; the last line is
-the summary "host.deleg: N checks, M failed". About 35 s (one lease and the callback timeout,
-waited out together). Exit 0 when all passed, 77 (skipped) when not root (sluiced needs
-open_by_handle_at), 1 otherwise (with the tail of the server's log). Stdlib only; encoders and
-decoders in rpcmsg.py, the raw clients and the server harness in harness.py, the checks and
-the 4.0 and 4.1 clients shared with state.py.
+the summary "host.deleg: N checks, M failed". About 50 s (one lease and the callback timeout,
+waited out together, then the 4.0 retry interval). Exit 0 when all passed, 77 (skipped)
+when not root (sluiced needs open_by_handle_at), 1 otherwise (with the tail of the server's
+log). Stdlib only; encoders and decoders in rpcmsg.py, the raw clients, the 4.0 callback
+listener and the server harness in harness.py, the checks and the 4.0 and 4.1 clients shared
+with state.py.
 """
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -53,7 +68,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpcmsg as R  # noqa: E402
 import state as S  # noqa: E402  -- its checks, clients and configuration
-from harness import CbClient, Server, next_xid  # noqa: E402
+from harness import CbClient, CbListener, Server, next_xid  # noqa: E402
 
 LEASE = S.LEASE            # 10 s, the minimum
 CB_TIMEOUT = 10            # server/deleg.c: seconds a callback waits for its reply
@@ -68,7 +83,8 @@ CB_UID, CB_GID = 4321, 8765   # the ids in csa_sec_parms, to be found in the cal
 tap = S.tap
 check, expect, result = S.check, S.expect, S.result
 
-FILES = ("probe.bin", "nob.bin", "pre.bin", "d1.bin", "other.bin", "d2.bin", "d3.bin", "w.bin")
+FILES = ("probe.bin", "nob.bin", "pre.bin", "d1.bin", "other.bin", "d2.bin", "d3.bin", "w.bin",
+         "c40.bin", "d40.bin", "n40.bin", "z40.bin")
 CONTENT = b"host.deleg: some bytes to read\n" * 8
 
 
@@ -569,6 +585,320 @@ def hostile(ctx):
     expect(cr, "OPEN", OK, "%s: B OPEN w.bin for writing after it" % what)
 
 
+# ---- 5. NFSv4.0: the callback path the server opens ---------------------------------------
+
+CB40_PROGRAM = 0x40000040   # the 4.0 clients' callback program (not the 4.1 clients' one)
+CB40_IDENT = 0x0d40c0de     # their callback_ident, to be found in every CB_COMPOUND
+CB40_RETRY = 30             # server/deleg.c CB_RETRY40: seconds between connection attempts
+OTHER_HOST = "192.0.2.1"    # TEST-NET-1 (RFC 5737): nobody's host
+
+
+class V40CB(S.V40):
+    """S.V40 whose SETCLIENTID names a callback service (RFC 7530 §16.33): listener (a
+    harness.CbListener: its universal address; the server's CALLs on the connection it
+    opens are answered in mode "answer", kept in held in mode "hold") or netid and addr
+    as they are. Its own connection is a CbClient too, so that a CALL the server sent on it
+    (none is expected) would be recorded. Tracks the seqid of each open-owner."""
+
+    def __init__(self, port, name, listener=None, netid="tcp", addr=None, mode="answer"):
+        super().__init__(port, name)
+        self.c.close()
+        self.c = CbClient(port, cred=CRED, on_call=lambda k: None)
+        self.listener = listener
+        self.netid = netid
+        self.addr = listener.uaddr if listener is not None else addr
+        self.mode = mode
+        self.held = []
+        self.seqids = {}
+        if listener is not None:
+            listener.on_call = self._on_call
+
+    def _on_call(self, k):
+        if self.mode == "answer":
+            return R.cb_answer(k)
+        if self.mode == "hold":
+            self.held.append(k)
+        return None
+
+    def answer_held(self, conn):
+        for k in self.held:
+            conn.answer(k, R.cb_answer(k))
+        self.held = []
+
+    def close(self):
+        super().close()
+        if self.listener is not None:
+            self.listener.close()
+
+    def setclientid(self):
+        cr = self.call([R.setclientid(self.verifier, self.name.encode(), CB40_PROGRAM,
+                                      self.netid, self.addr, CB40_IDENT)])
+        res = result(cr, "SETCLIENTID")
+        if res is None or res.status != OK:
+            return cr
+        self.cid = res.clientid
+        return self.call([R.setclientid_confirm(res.clientid, res.verifier)])
+
+    def open_read(self, name, owner):
+        """OPEN name for reading by open-owner owner, and its OPEN_CONFIRM when the owner is
+        new: (CompoundReply, OPEN result, fh)."""
+        seqid = self.seqids.get(owner, 0)
+        cr = self.open(name, owner, seqid, R.SHARE_ACCESS_READ)
+        res, fh = result(cr, "OPEN"), result(cr, "GETFH")
+        if res is None or res.status != OK or fh is None:
+            return cr, res, None
+        self.seqids[owner] = seqid + 1
+        if res.rflags & R.OPEN4_RESULT_CONFIRM:
+            cf = result(self.call([R.putfh(fh.fh), R.open_confirm(res.stateid, seqid + 1)]),
+                        "OPEN_CONFIRM")
+            if cf is None or cf.status != OK:
+                raise AssertionError("OPEN_CONFIRM %s: %s" % (name, cf))
+            self.seqids[owner] = seqid + 2
+        return cr, res, fh.fh
+
+
+def start_v40cb(ctx, name, what, **kw):
+    v = V40CB(ctx["port"], name, **kw)
+    ctx["close"].append(v)
+    cr = v.setclientid()
+    res = result(cr, "SETCLIENTID_CONFIRM")
+    check(res is not None and res.status == OK,
+          "%s: SETCLIENTID (callback %s %r), SETCLIENTID_CONFIRM" % (what, v.netid, v.addr),
+          "NFS4_OK", R.status_name(res.status) if res else cr.describe())
+    if res is None or res.status != OK:
+        raise AssertionError("no 4.0 client ID for %s" % name)
+    return v
+
+
+def no_deleg(res):
+    return res is not None and res.status == OK and res.deleg == R.OPEN_DELEGATE_NONE
+
+
+def wait_log(ctx, pattern, since, timeout):
+    """Wait up to timeout seconds for pattern in the server's log after offset since."""
+    deadline = time.time() + timeout
+    while True:
+        if log_has(ctx, pattern, since):
+            return True
+        if time.time() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def tcp_to(ip):
+    """The lines of /proc/net/tcp whose remote address is ip (a connection, or an attempt,
+    to it from anyone in this network namespace)."""
+    want = "%08X:" % int.from_bytes(socket.inet_aton(ip), "little")
+    try:
+        with open("/proc/net/tcp") as f:
+            return [ln.strip() for ln in f.readlines()[1:] if ln.split()[2].startswith(want)]
+    except OSError:
+        return []
+
+
+def v40(ctx):
+    what = "4.0"
+    port = ctx["port"]
+
+    # Z: a callback port that refuses (bound, nobody listens): its retry is checked at the
+    # end of the section, CB_RETRY40 s later
+    dead = CbListener(listen=False)
+    mark_z = len(ctx["srv"].log())
+    z = start_v40cb(ctx, "host-deleg-Z40-refused", what + " Z (callback port refuses)",
+                    listener=dead)
+    t_z = time.time()
+    cr, res, _ = z.open_read("z40.bin", "Z-z")
+    check(no_deleg(res), "%s: Z OPEN z40.bin for reading (its callback port refuses)" % what,
+          "NFS4_OK, OPEN_DELEGATE_NONE (0)", deleg_desc(res))
+
+    # C: a callback service that answers
+    lst = CbListener()
+    mark = len(ctx["srv"].log())
+    c = ctx["C40"] = start_v40cb(ctx, "host-deleg-C40", what + " C", listener=lst,
+                                 mode="hold")
+    cb = lst.accept(5.0)
+    check(cb is not None and lst.peers[0][0] == "127.0.0.1",
+          "%s: the server connects to C's callback address %s after SETCLIENTID_CONFIRM" % (
+              what, c.addr), "a connection from 127.0.0.1 within 5 s",
+          "from %s port %d" % lst.peers[0] if cb else "none")
+    if cb is None:
+        raise AssertionError("no callback connection for C")
+    k = cb.pump(5.0, is_null) if not c.held else c.held[0]
+    check(k is not None and k.rpcvers == 2 and k.prog == CB40_PROGRAM and
+          k.vers == R.CB_VERSION and k.proc == R.CB_PROC_NULL,
+          "%s: a CB_NULL on the callback connection" % what,
+          "prog %#x (SETCLIENTID's) vers 1 proc 0" % CB40_PROGRAM,
+          k.describe() if k else "nothing within 5 s")
+    if k is not None:
+        check(k.cred_flavor == R.AUTH_SYS, "%s: CB_NULL's credential" % what, "AUTH_SYS",
+              "flavor %s uid %s gid %s" % (k.cred_flavor, k.uid, k.gid))
+    cr, res, _ = c.open_read("c40.bin", "C-own")
+    check(no_deleg(res), "%s: C OPEN c40.bin for reading (new open-owner) before the "
+          "CB_NULL is answered" % what, "NFS4_OK, OPEN_DELEGATE_NONE (0)", deleg_desc(res))
+    c.answer_held(cb)
+    c.mode = "answer"
+    ok = wait_log(ctx, r"backchannel to client %016x up" % c.cid, mark, 3.0)
+    check(ok, "%s: the server logs C's callback path up" % what,
+          "\"backchannel to client %016x up\"" % c.cid, "found" if ok else "not within 3 s")
+    cr, res, fh = c.open_read("d40.bin", "C-own")
+    check(got_deleg(res), "%s: C OPEN d40.bin for reading (confirmed open-owner) once the "
+          "CB_NULL is answered" % what,
+          "NFS4_OK, OPEN_DELEGATE_READ (1) with a stateid of its own", deleg_desc(res))
+    if not got_deleg(res):
+        raise AssertionError("C holds no delegation of d40.bin")
+    dsid = res.deleg_sid
+    cr = c.call([R.putfh(fh), R.read(0, 16, dsid)])
+    expect(cr, "READ", OK, "%s: C READ with its delegation stateid" % what,
+           pred=lambda r: (r.data == CONTENT[:16], "data %r" % r.data), pred_desc="the data")
+    cr = c.call([R.putfh(fh), R.write(0, b"x", dsid)])
+    expect(cr, "WRITE", E["OPENMODE"], "%s: C WRITE with its (read) delegation stateid" % what)
+
+    e = start_cb(port, "host-deleg-E41", what + " E (4.1, no backchannel)", back=False)
+    ctx["close"].append(e)
+    cr = e.open("d40.bin", "E-d40", R.SHARE_ACCESS_WRITE)
+    expect(cr, "OPEN", E["DELAY"], "%s: E (4.1) OPEN d40.bin for writing while C holds a "
+           "read delegation" % what)
+    k = cb.pump(5.0, is_recall)
+    check(k is not None and k.prog == CB40_PROGRAM and k.vers == R.CB_VERSION,
+          "%s: C gets a CB_COMPOUND with CB_RECALL on the callback connection" % what,
+          "within 5 s, prog %#x vers 1" % CB40_PROGRAM,
+          k.describe() if k else "nothing (%s)" % (
+              "; ".join(x.describe() for x in cb.calls) or "no calls"))
+    if k is not None:
+        check(k.error is None and k.minor == 0 and k.ident == CB40_IDENT and
+              [o for o, _ in k.ops] == [R.CB_OP["CB_RECALL"]],
+              "%s: the CB_COMPOUND is 4.0's" % what,
+              "minorversion 0, callback_ident %#x, one op CB_RECALL (no CB_SEQUENCE)" %
+              CB40_IDENT, "minorversion %s callback_ident %s ops %s%s" % (
+                  k.minor, "%#x" % k.ident if k.ident is not None else None,
+                  [R.CB_OP_NAME.get(o, o) for o, _ in k.ops],
+                  " (%s)" % k.error if k.error else ""))
+        rc = k.op("CB_RECALL")
+        check(rc is not None and rc["stateid"] == dsid and rc["fh"] == fh and
+              rc["truncate"] == 0, "%s: CB_RECALL names the delegation and the file" % what,
+              "stateid %s truncate 0 fh %s" % (dsid.hex(), fh.hex()),
+              "stateid %s truncate %d fh %s" % (rc["stateid"].hex(), rc["truncate"],
+                                                rc["fh"].hex()) if rc else k.describe())
+        check(k.cred_flavor == R.AUTH_SYS, "%s: CB_COMPOUND's credential" % what,
+              "AUTH_SYS", "flavor %s uid %s" % (k.cred_flavor, k.uid))
+        check(k.answered, "%s: C answers the CB_RECALL (NFS4_OK)" % what, "sent",
+              "sent" if k.answered else "not sent")
+        time.sleep(0.2)
+        pat = r"(undecodable reply to CB_RECALL|client %016x: CB_RECALL \(xid %08x\) " \
+            r"answered)" % (c.cid, k.xid)
+        m = re.search(pat, ctx["srv"].log()[mark:])
+        check(m is None, "%s: the server takes C's reply to the CB_RECALL" % what,
+              "no \"undecodable reply\" nor \"answered status\" line",
+              m.group(0) if m else "none")
+    d40 = S.start_v40(port, "host-deleg-D40b", what + " D (4.0, no callback)")
+    ctx["close"].append(d40)
+    cr = d40.open("d40.bin", "D-d40", 1, R.SHARE_ACCESS_WRITE)
+    expect(cr, "OPEN", E["DELAY"], "%s: D (4.0) OPEN d40.bin for writing" % what)
+    cb.pump(0.5)
+    n = sum(1 for x in cb.calls if is_recall(x))
+    check(n == 1, "%s: CB_RECALLs C got for its one delegation" % what, "1", str(n))
+    cr = c.call([R.putfh(fh), R.delegreturn(dsid)])
+    expect(cr, "DELEGRETURN", OK, "%s: C DELEGRETURN (PUTFH, DELEGRETURN)" % what)
+    cr = e.open("d40.bin", "E-d40", R.SHARE_ACCESS_WRITE)
+    expect(cr, "OPEN", OK, "%s: E OPEN d40.bin for writing again after the DELEGRETURN" %
+           what)
+    cr = c.call([R.putfh(fh), R.delegreturn(dsid)])
+    expect(cr, "DELEGRETURN", E["BAD_STATEID"], "%s: C DELEGRETURN of the same stateid "
+           "again" % what)
+    check(not c.c.calls, "%s: no CALL on C's own connection (4.0 has no backchannel on "
+          "it)" % what, "none", "; ".join(x.describe() for x in c.c.calls) or "none")
+    check(len(lst.conns) == 1 and lst.poll() == 0,
+          "%s: connections the server opened to C's callback address" % what, "one",
+          str(len(lst.conns)))
+
+    # callback addresses that are not to be called: another host, unparsable
+    try:
+        other = CbListener("127.0.0.2")
+    except OSError as ex:
+        other = None
+        tap.note("%s: no listener on 127.0.0.2 (%s): that case is left out" % (what, ex))
+    bad = CbListener()
+    cases = [("tcp", OTHER_HOST + ".8.1", "another host (%s)" % OTHER_HOST,
+              "not the client's host")]
+    if other is not None:
+        cases.append(("tcp", other.uaddr, "another host (127.0.0.2, listening)",
+                      "not the client's host"))
+    cases += [("tcp", "127.0.0.1:%d" % bad.port, "host:port, not a universal address",
+               "unusable"),
+              ("udp", bad.uaddr, "netid udp", "unusable"),
+              ("tcp", "127.0.0.1.256.%d" % (bad.port & 0xff), "a port octet of 256",
+               "unusable"),
+              ("tcp", "not.an.address", "no address at all", "unusable")]
+    for i, (netid, addr, desc, logged) in enumerate(cases):
+        mark = len(ctx["srv"].log())
+        v = start_v40cb(ctx, "host-deleg-X40-%d" % i, "%s X%d (%s)" % (what, i, desc),
+                        netid=netid, addr=addr)
+        cr, res, _ = v.open_read("n40.bin", "X-%d" % i)
+        check(no_deleg(res), "%s: X%d (callback: %s) OPEN n40.bin for reading" % (
+            what, i, desc), "NFS4_OK, OPEN_DELEGATE_NONE (0)", deleg_desc(res))
+        pat = (r"client %016x: callback address \S+ is not the client's host"
+               if logged.startswith("not") else
+               r"client %016x: callback \S+ \S+ unusable") % v.cid
+        ok = wait_log(ctx, pat, mark, 1.0)
+        check(ok, "%s: the server logs X%d's callback as %s" % (what, i, logged), pat,
+              "found" if ok else "no such line")
+    time.sleep(1.0)
+    check(bad.poll() == 0, "%s: connections to 127.0.0.1:%d (named by the unparsable "
+          "callback addresses)" % (what, bad.port), "none", str(len(bad.conns)))
+    if other is not None:
+        check(other.poll() == 0, "%s: connections to 127.0.0.2:%d (a host the client does "
+              "not call from)" % (what, other.port), "none", str(len(other.conns)))
+        other.close()
+    bad.close()
+    conns = tcp_to(OTHER_HOST)
+    check(not conns, "%s: TCP connections to %s (/proc/net/tcp)" % (what, OTHER_HOST),
+          "none", "; ".join(conns) or "none")
+    ok, got = null_rpc(z.c)
+    check(ok, "%s: NULL after the unusable callback addresses" % what, "accepted, SUCCESS",
+          got)
+
+    # Z: the refused port
+    ok = wait_log(ctx, r"client %016x: (callback address \S+: |no answer to CB_NULL)" %
+                  z.cid, mark_z, SWEEP_SLACK + 1)
+    check(ok, "%s: the server logs Z's refused callback connection" % what,
+          "\"callback address ...: <error>\" or \"no answer to CB_NULL\"",
+          "found" if ok else "no such line")
+    cr, res, _ = z.open_read("z40.bin", "Z-z")
+    check(no_deleg(res), "%s: Z OPEN z40.bin again once its callback path failed" % what,
+          "NFS4_OK, OPEN_DELEGATE_NONE (0)", deleg_desc(res))
+    ok, got = null_rpc(z.c)
+    check(ok, "%s: NULL after Z's refused callback connection" % what, "accepted, SUCCESS",
+          got)
+    dead.listen()
+    cr, res, _ = z.open_read("z40.bin", "Z-z")
+    n = 1 if dead.accept(1.0) is not None else 0
+    check(no_deleg(res) and n == 0, "%s: Z OPEN z40.bin %.0f s after its SETCLIENTID_CONFIRM, "
+          "its port listening now" % (what, time.time() - t_z),
+          "no delegation and no new connection (one attempt every %d s)" % CB40_RETRY,
+          "%s, %d connection(s)" % (deleg_desc(res), n))
+    wait = t_z + CB40_RETRY + 1.5 - time.time()
+    tap.note("%s: %.0f s until Z's callback path may be tried again (Z renews)" % (what, wait))
+    S.pause(wait, [z])
+    cr, res, _ = z.open_read("z40.bin", "Z-z")
+    zc = dead.accept(5.0)
+    check(zc is not None, "%s: Z OPEN z40.bin %.0f s after the first attempt: the server "
+          "connects again" % (what, time.time() - t_z), "a connection within 5 s",
+          "from %s port %d" % dead.peers[-1] if zc else "none")
+    if zc is None:
+        return
+    k = zc.pump(5.0, is_null) if not any(is_null(x) for x in zc.calls) else zc.calls[0]
+    check(k is not None and k.prog == CB40_PROGRAM and k.answered,
+          "%s: a CB_NULL on Z's new callback connection, answered" % what, "CB_NULL",
+          k.describe() if k else "nothing within 5 s")
+    wait_log(ctx, r"backchannel to client %016x up" % z.cid, mark_z, 3.0)
+    cr, res, zfh = z.open_read("z40.bin", "Z-z")
+    check(got_deleg(res), "%s: Z OPEN z40.bin once the new CB_NULL is answered" % what,
+          "NFS4_OK, OPEN_DELEGATE_READ (1)", deleg_desc(res))
+    if got_deleg(res):
+        cr = z.call([R.putfh(zfh), R.delegreturn(res.deleg_sid)])
+        expect(cr, "DELEGRETURN", OK, "%s: Z DELEGRETURN" % what)
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 def make_export(work):
@@ -613,7 +943,7 @@ def main():
             return finish(ctx, t0)
 
         for name, fn in (("backchannel", backchannel), ("recall", recall),
-                         ("revoke", revoke), ("hostile", hostile)):
+                         ("revoke", revoke), ("hostile", hostile), ("v40", v40)):
             tap.note("---- %s (%.0f s)" % (name, time.time() - t0))
             try:
                 fn(ctx)

@@ -2,8 +2,8 @@
 
 Used by tests/hostile/hostile.py (hostile input), tests/hostile/state.py (NFSv4 state:
 seqid and slot replays, stateids, leases, locks, restart) and tests/hostile/deleg.py
-(callbacks and delegations: CbClient). Stdlib only; the message encoders and decoders are in
-rpcmsg.py next to this file.
+(callbacks and delegations: CbClient, CbListener). Stdlib only; the message encoders and
+decoders are in rpcmsg.py next to this file.
 """
 import os
 import re
@@ -68,11 +68,17 @@ class Closed(Exception):
 
 
 class Client:
-    """One TCP connection. cred: the RPC credential of its calls (None: AUTH_NONE)."""
+    """One TCP connection. cred: the RPC credential of its calls (None: AUTH_NONE). sock: a
+    connected socket to use (one the server opened: CbListener) instead of connecting to
+    port."""
 
-    def __init__(self, port, timeout=IO_TIMEOUT, cred=None):
+    def __init__(self, port, timeout=IO_TIMEOUT, cred=None, sock=None):
         self.cred = cred
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if sock is None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        else:
+            sock.settimeout(timeout)
+        self.s = sock
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def close(self):
@@ -147,8 +153,8 @@ class CbClient(Client):
     on_call, which returns the reply's payload to send (rpcmsg.cb_answer ...) or None to
     leave it unanswered (for now: answer() later)."""
 
-    def __init__(self, port, timeout=IO_TIMEOUT, cred=None, on_call=None):
-        super().__init__(port, timeout, cred)
+    def __init__(self, port, timeout=IO_TIMEOUT, cred=None, on_call=None, sock=None):
+        super().__init__(port, timeout, cred, sock)
         self.timeout = timeout
         self.on_call = on_call
         self.calls = []
@@ -197,6 +203,61 @@ class CbClient(Client):
                 raise AssertionError("a reply that answers no call: " + R.Reply(rec).describe())
             if until is not None and len(self.calls) > n and until(self.calls[-1]):
                 return self.calls[-1]
+
+
+class CbListener:
+    """An NFSv4.0 client's callback service (RFC 7530 §10.2.1, §16.33): a TCP socket bound to
+    host and a free port, listening unless listen=False (then a connection to it is
+    refused until listen() is called). uaddr is its universal address for SETCLIENTID's
+    r_addr; accept() takes the server's connection as a CbClient (the server's CALLs go to
+    on_call, the client's REPLYs go back on it); conns are the connections accepted so far
+    (poll() takes any that are waiting without blocking)."""
+
+    def __init__(self, host="127.0.0.1", on_call=None, listen=True):
+        self.host = host
+        self.on_call = on_call
+        self.conns = []
+        self.peers = []
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind((host, 0))
+        self.port = self.s.getsockname()[1]
+        self.uaddr = R.uaddr(host, self.port)
+        self.listening = False
+        if listen:
+            self.listen()
+
+    def listen(self):
+        self.s.listen(8)
+        self.listening = True
+
+    def accept(self, timeout):
+        """The next connection within timeout seconds (a CbClient), or None."""
+        if not self.listening:
+            return None
+        ready, _, _ = select.select([self.s], [], [], timeout)
+        if not ready:
+            return None
+        sock, peer = self.s.accept()
+        c = CbClient(None, on_call=self.on_call, sock=sock)
+        self.conns.append(c)
+        self.peers.append(peer)
+        return c
+
+    def poll(self):
+        """Take the connections waiting now; how many there were."""
+        n = 0
+        while self.accept(0) is not None:
+            n += 1
+        return n
+
+    def close(self):
+        for c in self.conns:
+            c.close()
+        try:
+            self.s.close()
+        except OSError:
+            pass
 
 
 # ---- the server -------------------------------------------------------------------------------

@@ -238,10 +238,18 @@ def reclaim_complete(one_fs=False):
     return op("RECLAIM_COMPLETE", u32(int(one_fs)))
 
 
-def setclientid(verifier=b"hostile!", cid=b"hostile-40-client"):
-    # nfs_client_id4, cb_client4 (program, netaddr4 r_netid r_addr), callback_ident
-    return op("SETCLIENTID", verifier + opaque(cid) + u32(0x40000000) + string("tcp") +
-              string("127.0.0.1.0.0") + u32(1))
+def setclientid(verifier=b"hostile!", cid=b"hostile-40-client", cb_program=CB_PROGRAM,
+                netid="tcp", addr="127.0.0.1.0.0", ident=1):
+    """nfs_client_id4, cb_client4 (program, netaddr4 r_netid r_addr), callback_ident. The
+    default callback address has port 0: no callback path (RFC 7530 §16.33.4)."""
+    return op("SETCLIENTID", verifier + opaque(cid) + u32(cb_program) + string(netid) +
+              string(addr) + u32(ident))
+
+
+def uaddr(host, port):
+    """RFC 5665 §5.2.3.4: the universal address of an IPv4 host and TCP port,
+    "h1.h2.h3.h4.p1.p2"."""
+    return "%s.%d.%d" % (host, port >> 8, port & 0xff)
 
 
 def setclientid_confirm(clientid, verifier):
@@ -610,7 +618,9 @@ class CbCall:
     (cred_flavor, cred body; for AUTH_SYS also uid, gid, machine) and, for CB_COMPOUND,
     tag, minor, ident and ops: a list of (opnum, dict of its arguments) for CB_SEQUENCE
     (sessionid, sequenceid, slotid, highest_slotid, cachethis, nrefs) and CB_RECALL
-    (stateid, truncate, fh); parsing stops at another op. error: what did not parse."""
+    (stateid, truncate, fh); parsing stops at another op. error: what did not parse.
+    A 4.0 CB_COMPOUND (RFC 7530 §16.33, §17) has minor 0, the callback_ident the client gave
+    in SETCLIENTID and no CB_SEQUENCE; 4.1's callback_ident is ignored."""
 
     def __init__(self, data):
         self.raw = data
