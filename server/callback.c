@@ -93,7 +93,7 @@ bool cb_decode_reply(const uint8_t *rec, size_t len, bool compound, struct cb_re
 	uint32_t n;
 
 	memset(out, 0, sizeof(*out));
-	out->status = NFS4ERR_SERVERFAULT;
+	out->status = out->seq_status = NFS4ERR_SERVERFAULT;
 	/* xid, REPLY, reply_stat; an accepted reply then has a verifier and accept_stat */
 	if (len < 12 || get32(rec + 4) != REPLY)
 		return false;
@@ -128,7 +128,9 @@ bool cb_decode_reply(const uint8_t *rec, size_t len, bool compound, struct cb_re
 	n = get32(rec + off);
 	off += 4;
 	/* the first result: opnum, then CB_SEQUENCE4res's status */
-	if (n >= 1 && len - off >= 8 && get32(rec + off) == OP_CB_SEQUENCE)
-		out->seq_done = get32(rec + off + 4) == NFS4_OK;
+	if (n >= 1 && len - off >= 8 && get32(rec + off) == OP_CB_SEQUENCE) {
+		out->seq_status = (nfsstat4)get32(rec + off + 4);
+		out->seq_done = out->seq_status == NFS4_OK;
+	}
 	return true;
 }

@@ -36,6 +36,7 @@ struct cb_reply {
 	bool ok;              /* MSG_ACCEPTED and SUCCESS (RFC 5531 §9) */
 	nfsstat4 status;      /* CB_COMPOUND4res status (NFS4_OK for CB_NULL) */
 	bool seq_done;        /* the first result is a CB_SEQUENCE that succeeded */
+	nfsstat4 seq_status;  /* that CB_SEQUENCE's status (NFS4ERR_SERVERFAULT: none seen) */
 };
 
 /* Decode a REPLY record to the call it answers: compound says whether that call was

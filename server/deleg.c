@@ -187,6 +187,21 @@ static void cb_submit(struct nfs_state *s, struct st_cbcall *k)
 	cb_send_next(s, k->cl);
 }
 
+/* A call that was sent goes back to its client's queue, as the next to go (the queue's
+ * tail). */
+static void requeue_first(struct st_cbcall *k)
+{
+	struct st_list *q = &k->cl->cbc.queue;
+
+	conn_put(k->conn);
+	k->conn = NULL;
+	st_list_del(&k->link);
+	k->link.prev = q->prev;
+	k->link.next = q;
+	q->prev->next = &k->link;
+	q->prev = &k->link;
+}
+
 /* Calls of cl that went out on its backchannel connection will not be answered (the
  * connection went or another one replaces it): CB_NULL is forgotten, a CB_COMPOUND goes
  * back to the queue to be sent again once a channel is up. */
@@ -204,14 +219,7 @@ static void cb_requeue_out(struct nfs_state *s, struct nfs_client *cl)
 			call_free(k);
 			continue;
 		}
-		conn_put(k->conn);
-		k->conn = NULL;
-		st_list_del(&k->link);
-		/* at the tail of the list is the next to go: first again */
-		k->link.prev = cl->cbc.queue.prev;
-		k->link.next = &cl->cbc.queue;
-		cl->cbc.queue.prev->next = &k->link;
-		cl->cbc.queue.prev = &k->link;
+		requeue_first(k);
 	}
 	cl->cbc.busy = false;
 	cl->cbc.probing = false;
@@ -380,6 +388,18 @@ void state_cb_reply(struct nfs_state *s, struct conn *conn, const uint8_t *rec, 
 		ch->busy = false;
 		if (rp.seq_done)
 			ch->seqid++;
+		/* RFC 8881 §2.10.6.1.3: the client saw this sequence id already (a call sent
+		 * again after a lost reply) and kept no reply: the slot moves on and the call
+		 * goes once more under the next id */
+		if (rp.seq_status == NFS4ERR_RETRY_UNCACHED_REP && !k->resent) {
+			struct nfs_client *cl = k->cl;
+
+			ch->seqid++;
+			k->resent = true;
+			requeue_first(k);
+			cb_send_next(s, cl);
+			return;
+		}
 		if (!rp.ok || rp.status != NFS4_OK)
 			log_info("client %016llx: %s (xid %08x) answered %s %d",
 				 (unsigned long long)k->cl->id, cb_name(k->op), xid,

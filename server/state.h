@@ -345,6 +345,7 @@ struct st_cbcall {
 	struct conn *conn;             /* sent on (a reference) */
 	uint32_t xid;
 	uint32_t op;                   /* 0: CB_NULL; OP_CB_RECALL, OP_CB_NOTIFY_LOCK */
+	bool resent;                   /* sent again after RETRY_UNCACHED_REP */
 	uint64_t sent;                 /* monotonic seconds */
 	stateid4 sid;                  /* CB_RECALL */
 	uint32_t fh_len;

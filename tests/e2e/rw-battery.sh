@@ -453,7 +453,8 @@ lap csi
 # plock OP FILE r|w START LEN [HOLD]: fcntl byte-range locks from perl (perl-base is in every
 # Debian system; python is not in the guest). OP set: F_SETLK, exit 1 if refused (EAGAIN or
 # EACCES: a conflicting lock; any other error is exit 3); wait:
-# F_SETLKW; with HOLD the lock is held that many seconds after FILE.held appears. OP get:
+# F_SETLKW; with HOLD the lock is held that many seconds after FILE.held appears, then
+# unlocked, and FILE.released gets the time of the unlock (epoch seconds). OP get:
 # F_GETLK, prints "none" or "read|write START LEN" of a conflicting lock.
 cat > "$tmp/plock.pl" <<'EOF'
 use Fcntl;
@@ -467,7 +468,12 @@ if ($op eq "get") {
     exit 0;
 }
 fcntl($fh, $op eq "wait" ? F_SETLKW : F_SETLK, $fl) or exit(($!{EAGAIN} || $!{EACCES}) ? 1 : 3);
-if ($h) { open(my $m, ">", "$f.held"); close $m; sleep $h; }
+if ($h) {
+    open(my $m, ">", "$f.held"); close $m; sleep $h;
+    # unlock, then say when (whole seconds): the waiter's lag after the release
+    fcntl($fh, F_SETLK, pack("s s x4 q q l x4", F_UNLCK, 0, $s, $l, 0)) or exit 3;
+    open($m, ">", "$f.released"); print $m time(), "\n"; close $m;
+}
 exit 0;
 EOF
 plock() { perl "$tmp/plock.pl" "$@"; }
@@ -500,8 +506,18 @@ if [ $peer_ok = 1 ]; then
     same "$(plock get "$P/f" r 0 1)" "write 0 100" "[locks] the second client's F_GETLK sees A's lock"
     tb=$(date +%s)
     check "[locks] the second client's blocking F_SETLKW waits for A and then gets the lock" timeout 180 perl "$tmp/plock.pl" wait "$P/f" w 0 100
-    waited=$(( $(date +%s) - tb ))
-    check "[locks] ... it was granted only after A's lock went (waited ${waited}s)" bash -c "! kill -0 $lpid 2>/dev/null"
+    tg=$(date +%s)
+    waited=$(( tg - tb ))
+    rel=$(cat "$LK/f.released" 2>/dev/null || echo 0)
+    lag=$(( tg - rel ))
+    check "[locks] ... it was granted only after A's lock went (waited ${waited}s, ${lag}s after the unlock)" \
+        bash -c "[ $rel -gt 0 ] && [ $lag -ge 0 ]"
+    # NFSv4.1+: the server tells the waiting client with CB_NOTIFY_LOCK (RFC 8881 §20.11),
+    # so it need not wait for its next poll (the Linux client polls at up to 30 s)
+    if [ "$vers" != 4.0 ]; then
+        check "[locks] ... promptly: notified by CB_NOTIFY_LOCK (${lag}s after the unlock, limit 5s)" \
+            test "$lag" -le 5
+    fi
 else
     for _ in 1 2 3 4 5; do not_ok "[locks] second-client check skipped: no second mount"; done
 fi
