@@ -883,6 +883,11 @@ void st_deleg_register_ops(struct op_table *t)
 /* ---- CB_NOTIFY_LOCK ------------------------------------------------------------------------ */
 
 #define ST_WAITERS_PER_CLIENT 1024u
+/* How long a waiter is remembered after its last DENIED: longer than the time a client that
+ * was promised notifications waits before it asks again (the Linux client: 30 s), and at
+ * least a lease. With less, a client waiting out a long lock would be forgotten between
+ * two of its polls and learn of the release only at its next one. */
+#define ST_WAIT_MIN 60u
 
 static void waiter_free(struct nfs_state *s, struct st_waiter *w)
 {
@@ -904,6 +909,7 @@ bool state_may_notify_lock(const struct nfs_req *r)
 void st_lock_wait(struct nfs_state *s, struct nfs_client *cl, struct nfs_file *f, const void *name,
 		  uint32_t len)
 {
+	uint32_t keep = s->cfg.lease_time > ST_WAIT_MIN ? s->cfg.lease_time : ST_WAIT_MIN;
 	struct st_waiter *w;
 
 	if (!cl->cbc.wanted || len > NFS4_OPAQUE_LIMIT)
@@ -911,7 +917,7 @@ void st_lock_wait(struct nfs_state *s, struct nfs_client *cl, struct nfs_file *f
 	for (struct st_list *l = f->waiters.next; l != &f->waiters; l = l->next) {
 		w = container_of(l, struct st_waiter, by_file);
 		if (w->cl == cl && w->len == len && !memcmp(w->owner, name, len)) {
-			w->until = st_deadline(s, s->cfg.lease_time);
+			w->until = st_deadline(s, keep);
 			return;
 		}
 	}
@@ -924,8 +930,7 @@ void st_lock_wait(struct nfs_state *s, struct nfs_client *cl, struct nfs_file *f
 	w->file = f;
 	w->len = len;
 	memcpy(w->owner, name, len);
-	/* §20.11.4: the client polls too; a lease is long enough to be told */
-	w->until = st_deadline(s, s->cfg.lease_time);
+	w->until = st_deadline(s, keep); /* §20.11.4: the client polls too */
 	st_list_add(&f->waiters, &w->by_file);
 	st_list_add(&cl->waiters, &w->by_client);
 	st_list_add(&s->waiters, &w->link);

@@ -158,6 +158,7 @@ for srv in $SERVERS; do
             grep ' /mnt/rw/exp ' /proc/mounts | sed 's/^/# /'
             quick=()
             [ "$v" = 4.0 ] && quick=(--quick)
+            [ "$srv" = sluice ] && quick+=(--notify-lock)
             bash /job/e2e/rw-battery.sh --src /scratch/src "${quick[@]}" \
                 --main /mnt/rw/exp:/scratch/exp --rsq /mnt/rw/rsq:/scratch/rsq \
                 --asq /mnt/rw/asq:/scratch/asq --small /mnt/rw/small:/scratch/small \

@@ -46,10 +46,19 @@ own, which the client records and answers, holds, or never answers):
      are never connected to, logged, and give OPEN_DELEGATE_NONE. A callback port that
      refuses: no delegation, the server keeps serving, no new attempt for CB_RETRY40 (30 s)
      even once the port listens, then one at an OPEN, a CB_NULL, and a delegation.
+  6. CB_NOTIFY_LOCK (RFC 8881 §20.11, §18.16.4, §9.6): H (4.1, no backchannel) holds
+     WRITE_LT [0,100) of two files; its OPEN has no OPEN4_RESULT_MAY_NOTIFY_LOCK (0x20) in
+     rflags, W's (backchannel up) has it. W is DENIED a blocking WRITEW_LT on the first and
+     a non-blocking WRITE_LT on the second; both clients renew for 25 s (more than a lease:
+     the server keeps a waiter for max(lease, 60 s) after its last DENIED), then H's LOCKU
+     of the first brings W, within 2 s, a CB_COMPOUND of CB_SEQUENCE (its session, slot 0)
+     and CB_NOTIFY_LOCK (the file handle, W's client ID and lock-owner), which W answers;
+     its LOCK then goes through. The release of the second file brings nothing (WRITE_LT
+     registers no waiter), nor does W's own LOCKU once it has its lock.
 
 Every check prints one TAP line with what was expected and what came back; the last line is
-the summary "host.deleg: N checks, M failed". About 50 s (one lease and the callback timeout,
-waited out together, then the 4.0 retry interval). Exit 0 when all passed, 77 (skipped)
+the summary "host.deleg: N checks, M failed". About 80 s (one lease and the callback timeout,
+waited out together, then the 4.0 retry interval, then the 25 s of section 6). Exit 0 when all passed, 77 (skipped)
 when not root (sluiced needs open_by_handle_at), 1 otherwise (with the tail of the server's
 log). Stdlib only; encoders and decoders in rpcmsg.py, the raw clients, the 4.0 callback
 listener and the server harness in harness.py, the checks and the 4.0 and 4.1 clients shared
@@ -84,7 +93,7 @@ tap = S.tap
 check, expect, result = S.check, S.expect, S.result
 
 FILES = ("probe.bin", "nob.bin", "pre.bin", "d1.bin", "other.bin", "d2.bin", "d3.bin", "w.bin",
-         "c40.bin", "d40.bin", "n40.bin", "z40.bin")
+         "c40.bin", "d40.bin", "n40.bin", "z40.bin", "nl.bin", "nl2.bin")
 CONTENT = b"host.deleg: some bytes to read\n" * 8
 
 
@@ -899,6 +908,128 @@ def v40(ctx):
         expect(cr, "DELEGRETURN", OK, "%s: Z DELEGRETURN" % what)
 
 
+# ---- 6. CB_NOTIFY_LOCK --------------------------------------------------------------------
+
+NL_WAIT = 25      # seconds between W's DENIED and the release: longer than a lease
+NL_WITHIN = 2.0   # seconds within which the CB_NOTIFY_LOCK is to come
+
+
+def is_notify_lock(k):
+    return k.proc == R.CB_PROC_COMPOUND and k.op("CB_NOTIFY_LOCK") is not None
+
+
+def open_rw(v, name, owner):
+    """OPEN for reading and writing: (CompoundReply, OPEN result, fh)."""
+    cr = v.open(name, owner, R.SHARE_ACCESS_BOTH)
+    res, fh = result(cr, "OPEN"), result(cr, "GETFH")
+    if res is None or res.status != OK or fh is None:
+        raise AssertionError("OPEN %s: %s" % (name, cr.describe()))
+    return cr, res, fh.fh
+
+
+def notify_lock(ctx):
+    what = "notify-lock"
+    port = ctx["port"]
+    h = start_cb(port, "host-deleg-H-holder", what + " H (holder, no backchannel)", back=False)
+    ctx["close"].append(h)
+    w = start_cb(port, "host-deleg-NW-waiter", what + " W (CONN_BACK_CHAN)")
+    ctx["close"].append(w)
+    if not any(is_null(x) for x in w.c.calls):
+        w.pump(5.0, is_null)
+
+    cr, hres, hfh = open_rw(h, "nl.bin", "H-nl")
+    check(not hres.rflags & R.OPEN4_RESULT_MAY_NOTIFY_LOCK,
+          "%s: H (no backchannel) OPEN nl.bin: rflags" % what,
+          "without OPEN4_RESULT_MAY_NOTIFY_LOCK (0x20)", "%#x" % hres.rflags)
+    hl = S.Locks41(h, hfh, hres.stateid, "H-lo")
+    expect(hl.lock(R.WRITE_LT, 0, 100), "LOCK", OK, "%s: H LOCK WRITE_LT [0,100) of nl.bin" %
+           what)
+    cr, hres2, hfh2 = open_rw(h, "nl2.bin", "H-nl2")
+    hl2 = S.Locks41(h, hfh2, hres2.stateid, "H-lo2")
+    expect(hl2.lock(R.WRITE_LT, 0, 100), "LOCK", OK, "%s: H LOCK WRITE_LT [0,100) of nl2.bin" %
+           what)
+
+    cr, wres, wfh = open_rw(w, "nl.bin", "W-nl")
+    check(wres.rflags & R.OPEN4_RESULT_MAY_NOTIFY_LOCK,
+          "%s: W (backchannel up) OPEN nl.bin: rflags" % what,
+          "with OPEN4_RESULT_MAY_NOTIFY_LOCK (0x20)", "%#x" % wres.rflags)
+    check(wfh == hfh, "%s: W's and H's file handles of nl.bin" % what, "the same",
+          "%s / %s" % (wfh.hex(), hfh.hex()))
+    wl = S.Locks41(w, wfh, wres.stateid, "W-lo")
+    expect(wl.lock(R.WRITEW_LT, 0, 10), "LOCK", E["DENIED"],
+           "%s: W LOCK WRITEW_LT (blocking) [0,10) of nl.bin" % what,
+           pred=S.denied_by(h.cid, b"H-lo", [(0, 100)], (0, 10)),
+           pred_desc="LOCK4denied naming H's lock")
+    t_denied = time.time()
+    cr, wres2, wfh2 = open_rw(w, "nl2.bin", "W-nl2")
+    wl2 = S.Locks41(w, wfh2, wres2.stateid, "W-lo2")
+    expect(wl2.lock(R.WRITE_LT, 0, 10), "LOCK", E["DENIED"],
+           "%s: W LOCK WRITE_LT (not blocking) [0,10) of nl2.bin" % what)
+
+    tap.note("%s: %d s with H's locks held (more than a lease), H and W renew" % (what, NL_WAIT))
+    S.pause(NL_WAIT - (time.time() - t_denied), [h, w])
+    early = [x.describe() for x in w.c.calls if is_notify_lock(x)]
+    check(not early, "%s: CB_NOTIFY_LOCKs W got while H held its locks" % what, "none",
+          "; ".join(early) or "none")
+
+    mark = len(ctx["srv"].log())
+    t_rel = time.time()
+    expect(hl.locku(0, 100), "LOCKU", OK, "%s: H LOCKU [0,100) of nl.bin, %.0f s after W's "
+           "DENIED" % (what, t_rel - t_denied))
+    k = w.pump(NL_WITHIN, is_notify_lock)
+    check(k is not None, "%s: W gets a CB_COMPOUND with CB_NOTIFY_LOCK" % what,
+          "within %.0f s of the LOCKU" % NL_WITHIN,
+          "after %.1f s: %s" % (k.t - t_rel, k.describe()) if k else
+          "nothing (%s)" % ("; ".join(x.describe() for x in w.c.calls) or "no calls"))
+    if k is not None:
+        seq = k.op("CB_SEQUENCE")
+        check(k.ops and k.ops[0][0] == R.CB_OP["CB_SEQUENCE"] and seq is not None and
+              seq["sessionid"] == w.sessionid and seq["slotid"] == 0 and
+              [o for o, _ in k.ops] == [R.CB_OP["CB_SEQUENCE"], R.CB_OP["CB_NOTIFY_LOCK"]],
+              "%s: the CB_COMPOUND is CB_SEQUENCE, CB_NOTIFY_LOCK" % what,
+              "W's session %s, slot 0" % w.sessionid.hex(),
+              "ops %s, %s" % ([R.CB_OP_NAME.get(o, o) for o, _ in k.ops],
+                              "session %s sequenceid %d slot %d" % (
+                                  seq["sessionid"].hex(), seq["sequenceid"], seq["slotid"])
+                              if seq else "no CB_SEQUENCE"))
+        n = k.op("CB_NOTIFY_LOCK")
+        check(n["fh"] == wfh and n["clientid"] == w.cid and n["owner"] == b"W-lo",
+              "%s: CB_NOTIFY_LOCK names the file and W's lock-owner" % what,
+              "fh %s, lock-owner (%#x, %r)" % (wfh.hex(), w.cid, b"W-lo"),
+              "fh %s, lock-owner (%#x, %r)" % (n["fh"].hex(), n["clientid"], n["owner"]))
+        check(k.cred_flavor == R.AUTH_SYS and k.uid == CB_UID,
+              "%s: CB_COMPOUND's credential" % what, "AUTH_SYS uid %d" % CB_UID,
+              "flavor %s uid %s" % (k.cred_flavor, k.uid))
+        check(k.answered, "%s: W answers the CB_NOTIFY_LOCK (NFS4_OK)" % what, "sent",
+              "sent" if k.answered else "not sent")
+        time.sleep(0.2)
+        pat = r"(undecodable reply to CB_NOTIFY_LOCK|client %016x: CB_NOTIFY_LOCK \(xid " \
+            r"%08x\) answered)" % (w.cid, k.xid)
+        m = re.search(pat, ctx["srv"].log()[mark:])
+        check(m is None, "%s: the server takes W's reply to the CB_NOTIFY_LOCK" % what,
+              "no \"undecodable reply\" nor \"answered status\" line",
+              m.group(0) if m else "none")
+    expect(wl.lock(R.WRITEW_LT, 0, 10), "LOCK", OK,
+           "%s: W LOCK WRITEW_LT [0,10) of nl.bin again after the notification" % what)
+
+    n0 = len(w.c.calls)
+    expect(hl2.locku(0, 100), "LOCKU", OK, "%s: H LOCKU [0,100) of nl2.bin" % what)
+    w.pump(NL_WITHIN)
+    w.flags()
+    late = [x.describe() for x in w.c.calls[n0:] if is_notify_lock(x)]
+    check(not late, "%s: CB_NOTIFY_LOCKs W got after the release of nl2.bin (its DENIED was "
+          "WRITE_LT, not blocking)" % what, "none within %.0f s" % NL_WITHIN,
+          "; ".join(late) or "none")
+    expect(wl2.lock(R.WRITE_LT, 0, 10), "LOCK", OK,
+           "%s: W LOCK WRITE_LT [0,10) of nl2.bin after the release" % what)
+    n1 = len(w.c.calls)
+    expect(wl.locku(0, 10), "LOCKU", OK, "%s: W LOCKU [0,10) of nl.bin" % what)
+    w.pump(1.0)
+    again = [x.describe() for x in w.c.calls[n1:] if is_notify_lock(x)]
+    check(not again, "%s: CB_NOTIFY_LOCKs W got for its own LOCKU (it waits no more)" % what,
+          "none", "; ".join(again) or "none")
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 def make_export(work):
@@ -943,7 +1074,8 @@ def main():
             return finish(ctx, t0)
 
         for name, fn in (("backchannel", backchannel), ("recall", recall),
-                         ("revoke", revoke), ("hostile", hostile), ("v40", v40)):
+                         ("revoke", revoke), ("hostile", hostile), ("v40", v40),
+                         ("notify-lock", notify_lock)):
             tap.note("---- %s (%.0f s)" % (name, time.time() - t0))
             try:
                 fn(ctx)

@@ -281,6 +281,7 @@ STATEID_SIZE = 16
 SHARE_ACCESS_READ, SHARE_ACCESS_WRITE, SHARE_ACCESS_BOTH = 1, 2, 3
 SHARE_DENY_NONE, SHARE_DENY_READ, SHARE_DENY_WRITE, SHARE_DENY_BOTH = 0, 1, 2, 3
 OPEN4_RESULT_CONFIRM = 0x2
+OPEN4_RESULT_MAY_NOTIFY_LOCK = 0x20   # RFC 8881 §18.16.4: CB_NOTIFY_LOCK for blocked locks
 CLAIM_NULL, CLAIM_PREVIOUS, CLAIM_DELEGATE_CUR, CLAIM_FH, CLAIM_DELEG_CUR_FH = 0, 1, 2, 4, 5
 OPEN_DELEGATE_NONE, OPEN_DELEGATE_READ, OPEN_DELEGATE_WRITE, OPEN_DELEGATE_NONE_EXT = 0, 1, 2, 3
 READ_LT, WRITE_LT, READW_LT, WRITEW_LT = 1, 2, 3, 4
@@ -617,8 +618,9 @@ class CbCall:
     """An RPC CALL from the server taken apart: xid, prog, vers, proc, the credential
     (cred_flavor, cred body; for AUTH_SYS also uid, gid, machine) and, for CB_COMPOUND,
     tag, minor, ident and ops: a list of (opnum, dict of its arguments) for CB_SEQUENCE
-    (sessionid, sequenceid, slotid, highest_slotid, cachethis, nrefs) and CB_RECALL
-    (stateid, truncate, fh); parsing stops at another op. error: what did not parse.
+    (sessionid, sequenceid, slotid, highest_slotid, cachethis, nrefs), CB_RECALL
+    (stateid, truncate, fh) and CB_NOTIFY_LOCK (fh, and the lock-owner: clientid, owner);
+    parsing stops at another op. error: what did not parse.
     A 4.0 CB_COMPOUND (RFC 7530 §16.33, §17) has minor 0, the callback_ident the client gave
     in SETCLIENTID and no CB_SEQUENCE; 4.1's callback_ident is ignored."""
 
@@ -660,6 +662,9 @@ class CbCall:
                         a["nrefs"] = nrefs
                     elif o == CB_OP["CB_RECALL"]:
                         a = dict(stateid=r.fixed(STATEID_SIZE), truncate=r.u32(), fh=r.opaque())
+                    elif o == CB_OP["CB_NOTIFY_LOCK"]:
+                        # CB_NOTIFY_LOCK4args (RFC 8881 §20.11): cnla_fh, cnla_lock_owner
+                        a = dict(fh=r.opaque(), clientid=r.u64(), owner=r.opaque())
                     else:
                         self.ops.append((o, {}))
                         break
