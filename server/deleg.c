@@ -191,15 +191,10 @@ static void cb_submit(struct nfs_state *s, struct st_cbcall *k)
  * tail). */
 static void requeue_first(struct st_cbcall *k)
 {
-	struct st_list *q = &k->cl->cbc.queue;
-
 	conn_put(k->conn);
 	k->conn = NULL;
 	st_list_del(&k->link);
-	k->link.prev = q->prev;
-	k->link.next = q;
-	q->prev->next = &k->link;
-	q->prev = &k->link;
+	st_list_add_tail(&k->cl->cbc.queue, &k->link);
 }
 
 /* Calls of cl that went out on its backchannel connection will not be answered (the
@@ -306,20 +301,26 @@ void st_cbchan_session_gone(struct nfs_state *s, struct nfs_client *cl, const ch
 	ch->up = false;
 }
 
-void st_cbchan_probe(struct nfs_state *s, struct nfs_client *cl)
+/* CB_NULL on cl's channel: a call without an op is the probe (cb_send). */
+static void cb_probe(struct nfs_state *s, struct nfs_client *cl)
 {
-	struct st_cbchan *ch = &cl->cbc;
-	struct st_cbcall *k;
+	struct st_cbcall *k = calloc(1, sizeof(*k));
 
-	if (ch->up || ch->probing || ch->down || !chan_usable(ch))
-		return;
-	k = calloc(1, sizeof(*k));
 	if (!k)
 		return;
 	k->cl = cl;
 	st_list_init(&k->link);
 	if (!cb_send(s, k))
 		free(k);
+}
+
+void st_cbchan_probe(struct nfs_state *s, struct nfs_client *cl)
+{
+	struct st_cbchan *ch = &cl->cbc;
+
+	if (ch->up || ch->probing || ch->down || !chan_usable(ch))
+		return;
+	cb_probe(s, cl);
 }
 
 uint32_t st_cbchan_flags(const struct nfs_client *cl)
@@ -446,6 +447,7 @@ static int uaddr_parse(const char *netid, const char *uaddr, struct sockaddr_sto
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *p2, *p1;
 	unsigned hi, lo;
+	void *addr;
 	size_t n;
 
 	if (!netid || !uaddr)
@@ -467,24 +469,21 @@ static int uaddr_parse(const char *netid, const char *uaddr, struct sockaddr_sto
 	if (!strcmp(netid, "tcp")) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
-		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
-			return -EINVAL;
 		in->sin_family = AF_INET;
 		in->sin_port = htons((uint16_t)(hi << 8 | lo));
+		addr = &in->sin_addr;
 		*len = sizeof(*in);
-		return 0;
-	}
-	if (!strcmp(netid, "tcp6")) {
+	} else if (!strcmp(netid, "tcp6")) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-			return -EINVAL;
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)(hi << 8 | lo));
+		addr = &in6->sin6_addr;
 		*len = sizeof(*in6);
-		return 0;
+	} else {
+		return -EINVAL; /* rdma and the rest: no */
 	}
-	return -EINVAL; /* rdma and the rest: no */
+	return inet_pton(ss->ss_family, host, addr) == 1 ? 0 : -EINVAL;
 }
 
 /* Same host: the callback goes back to the machine the client calls from. */
@@ -503,7 +502,6 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_st
 static void cb_connect40(struct nfs_state *s, struct nfs_client *cl)
 {
 	struct st_cbchan *ch = &cl->cbc;
-	struct st_cbcall *k;
 	struct conn *conn;
 	int ret;
 
@@ -521,13 +519,7 @@ static void cb_connect40(struct nfs_state *s, struct nfs_client *cl)
 	}
 	ch->conn = conn;
 	ch->down = false;
-	k = calloc(1, sizeof(*k));
-	if (!k)
-		return;
-	k->cl = cl;
-	st_list_init(&k->link);
-	if (!cb_send(s, k))
-		free(k);
+	cb_probe(s, cl);
 }
 
 void st_cbchan_v40(struct nfs_state *s, struct nfs_client *cl, struct conn *from)

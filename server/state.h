@@ -268,6 +268,12 @@ static inline void st_list_add(struct st_list *head, struct st_list *e)
 	head->next = e;
 }
 
+/* at the tail */
+static inline void st_list_add_tail(struct st_list *head, struct st_list *e)
+{
+	st_list_add(head->prev, e);
+}
+
 static inline void st_list_del(struct st_list *e)
 {
 	e->prev->next = e->next;
