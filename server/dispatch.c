@@ -14,6 +14,7 @@
 #include "rpc.h"
 #include "server.h"
 #include "state.h"
+#include "stats.h"
 
 /* AUTH_NONE callers are anonymous (RFC 5531 §10.1): the id knfsd uses for them too. */
 #define ANON_ID 65534u
@@ -173,6 +174,7 @@ static void compound_done(struct compound *c)
 
 void dispatch_on_op(struct compound *c, uint32_t op, nfsstat4 status)
 {
+	stats_op(op, (uint32_t)status);
 	if (status != NFS4_OK && log_level_current >= LL_DEBUG)
 		log_debug("xid %08x: %s -> %d", req_of(c)->xid, optable_name(c->ops, op), status);
 }

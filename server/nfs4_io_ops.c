@@ -16,12 +16,15 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "cacheio.h"
 #include "errmap.h"
 #include "fdcache.h"
 #include "log.h"
 #include "nfs4_ns.h"
 #include "object.h"
+#include "pcache.h"
 #include "state.h"
+#include "stats.h"
 
 /* ---- OPEN --------------------------------------------------------------------------------- */
 
@@ -53,6 +56,10 @@ static nfsstat4 open_finish(struct opx *x)
 	struct open_ctx *oc = x->priv;
 	uint32_t access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
 
+	/* what the disk says now decides whether cached pages of the file still hold: the
+	 * close-to-open point of a client (its OPEN) sees other programs' changes */
+	if (!oc->created && x->obj.exp)
+		obj_cache_validate(x->srv, oc->fh, oc->fh_len, &x->stx, 0);
 	/* RFC 8881 §18.16.3: OPEN is for regular files. */
 	if (S_ISDIR(x->stx.stx_mode))
 		return NFS4ERR_ISDIR;
@@ -523,70 +530,132 @@ static nfsstat4 op_open(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 
 /* ---- READ --------------------------------------------------------------------------------- */
 
+/*
+ * READ goes through the shared page cache (storage/cacheio.h): the reply's data iovecs point
+ * into pinned cache pages, unpinned when the reply has been sent (compound release), so the
+ * data is never copied in sluice. The cache's fd of a file (fd cache kind 'D') is opened
+ * O_DIRECT where the filesystem allows, so file data is cached once, here, with the
+ * scan-resistant policy, rather than twice (here and in the kernel's page cache).
+ */
 struct read_ctx {
-	int fd;        /* readable fd */
+	int fd;        /* the cache's fd of the file */
 	uint32_t count;
-	void *buf;
-	struct iovec iov;
 	bool anon;     /* special stateid: check permissions against the file */
+	bool statted;  /* x->stx is this op's own statx of the file */
+	bool direct;   /* the fd being opened is O_DIRECT */
+	uint64_t token; /* reader, for read-ahead streams */
+	struct pc_file *pf;
+	struct cio_read cr;
 };
 
-static nfsstat4 read_done(struct opx *x)
+/* A stateid's "other" bytes as a nonzero token. */
+static uint64_t fnv_other(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h | 1;
+}
+
+static void read_release(void *arg)
+{
+	struct read_ctx *rc = arg;
+
+	cio_release(&rc->cr);
+	pcache_file_put(rc->cr.pc, rc->pf);
+}
+
+static nfsstat4 read_reply(struct opx *x)
 {
 	struct read_ctx *rc = x->priv;
 	READ4resok *ok = &x->res->nfs_resop4_u.opread.READ4res_u.resok4;
 	const READ4args *a = &x->arg->nfs_argop4_u.opread;
-	struct stat st;
-	int n = x->sr.res;
 
-	if (n < 0)
-		return nfs_errno_to_status(n);
-	if (n > 0 && compound_add_payload(x->c, rc->buf, (size_t)n) < 0)
-		return NFS4ERR_SERVERFAULT;
-	/* RFC 8881 §18.22.4: eof when the read reached the end of the file. fstat of an open
-	 * fd does not wait for the disk. */
-	ok->eof = (uint32_t)n < rc->count ||
-		  (fstat(rc->fd, &st) == 0 && a->offset + (uint64_t)n >= (uint64_t)st.st_size);
+	if (rc->cr.err < 0)
+		return rc->cr.err == -ENOBUFS ? NFS4ERR_DELAY : nfs_errno_to_status(rc->cr.err);
+	for (unsigned i = 0; i < rc->cr.niov; i++)
+		if (compound_add_payload(x->c, rc->cr.iov[i].iov_base, rc->cr.iov[i].iov_len) < 0)
+			return NFS4ERR_SERVERFAULT;
+	stats_op_bytes(OP_READ, rc->cr.nbytes);
+	/* RFC 8881 §18.22.4: eof when the read reached the end of the file (as the cache's
+	 * stamp of the file says: no syscall) */
+	ok->eof = a->offset + rc->cr.nbytes >= rc->cr.size;
 	return NFS4_OK;
+}
+
+static void read_cio_done(struct cio_read *cr)
+{
+	opx_resume(cr->arg, read_reply);
 }
 
 static nfsstat4 read_io(struct opx *x)
 {
 	struct read_ctx *rc = x->priv;
 	const READ4args *a = &x->arg->nfs_argop4_u.opread;
-	READ4resok *ok = &x->res->nfs_resop4_u.opread.READ4res_u.resok4;
-	nfsstat4 status;
+	struct pc_stamp stamp;
+	uint64_t size;
+	int ret;
 
-	if (rc->count == 0) {
-		struct stat st;
-
-		ok->eof = fstat(rc->fd, &st) == 0 && a->offset >= (uint64_t)st.st_size;
-		return NFS4_OK;
+	if (!rc->pf) {
+		rc->pf = pcache_file_get(x->srv->pcache, x->obj.fh, x->obj.fh_len);
+		if (!rc->pf)
+			return NFS4ERR_DELAY;
+		rc->cr.pc = x->srv->pcache;
+		if (compound_on_release(x->c, read_release, rc) < 0) {
+			pcache_file_put(x->srv->pcache, rc->pf);
+			rc->pf = NULL;
+			return NFS4ERR_SERVERFAULT;
+		}
 	}
-	status = opx_data_buf(x, rc->count, &rc->buf);
-	if (status != NFS4_OK)
-		return status;
-	rc->iov.iov_base = rc->buf;
-	rc->iov.iov_len = rc->count;
-	stor_prep_read(&x->sr, rc->fd, &rc->iov, 1, a->offset);
-	return opx_submit(x, read_done);
+	if (pcache_file_stamp(rc->pf, &stamp)) {
+		size = stamp.size;
+	} else if (rc->statted) {
+		size = x->stx.stx_size; /* a write came between: this statx is as new as any */
+	} else {
+		rc->statted = true; /* the cache knows no size: ask the disk (and stamp the file) */
+		return opx_stat(x, read_io);
+	}
+	rc->cr.st = x->req->lp->stor;
+	rc->cr.f = rc->pf;
+	rc->cr.fd = rc->fd;
+	rc->cr.off = a->offset;
+	rc->cr.count = rc->count;
+	rc->cr.size = size;
+	rc->cr.token = rc->token;
+	rc->cr.prefetch_max = x->srv->prefetch_max;
+	rc->cr.done = read_cio_done;
+	rc->cr.arg = x;
+	ret = cio_read_start(&rc->cr);
+	if (ret < 0)
+		return nfs_errno_to_status(ret);
+	return ret == 0 ? read_reply(x) : OP_PARKED;
 }
+
+static nfsstat4 read_checked(struct opx *x);
 
 static nfsstat4 read_opened(struct opx *x)
 {
 	struct read_ctx *rc = x->priv;
 	int fd = x->sr.res;
 
+	if (fd == -EINVAL && rc->direct) {
+		/* the filesystem refuses O_DIRECT (tmpfs of older kernels, some FUSE): the cache
+		 * reads through its page cache instead */
+		rc->direct = false;
+		return read_checked(x);
+	}
 	if (fd < 0)
 		return fd == -ESTALE || fd == -ENOENT ? NFS4ERR_STALE : nfs_errno_to_status(fd);
-	fd = obj_fd_insert(x->c, x->srv, x->obj.fh, x->obj.fh_len, 'r', fd);
+	fd = obj_fd_insert(x->c, x->srv, x->obj.fh, x->obj.fh_len, 'D', fd);
 	if (fd < 0)
 		return nfs_errno_to_status(fd);
 	rc->fd = fd;
 	return read_io(x);
 }
 
-static nfsstat4 read_checked(struct opx *x);
 static nfsstat4 read_anon_checked(struct opx *x);
 
 /* The object's type (and, for special stateids, the caller's permission) is known. */
@@ -594,6 +663,7 @@ static nfsstat4 read_statted(struct opx *x)
 {
 	struct read_ctx *rc = x->priv;
 
+	rc->statted = true;
 	if (S_ISDIR(x->stx.stx_mode))
 		return NFS4ERR_ISDIR;
 	if (S_ISLNK(x->stx.stx_mode))
@@ -618,7 +688,8 @@ static nfsstat4 read_checked(struct opx *x)
 	if (rc->fd >= 0)
 		return read_io(x);
 	/* only regular files are opened for reading: no device or fifo is ever opened */
-	stor_prep_open_by_handle(&x->sr, x->obj.exp->root_fd, &x->obj.kh, O_RDONLY);
+	stor_prep_open_by_handle(&x->sr, x->obj.exp->root_fd, &x->obj.kh,
+				 rc->direct ? O_RDONLY | O_DIRECT : O_RDONLY);
 	return opx_submit(x, read_opened);
 }
 
@@ -630,7 +701,7 @@ static nfsstat4 read_resolved(struct opx *x)
 
 	if (!x->obj.exp || x->obj.is_root)
 		return NFS4ERR_ISDIR;
-	fd = obj_fd_cached(x->srv, x->obj.fh, x->obj.fh_len, 'r', &ref);
+	fd = obj_fd_cached(x->srv, x->obj.fh, x->obj.fh_len, 'D', &ref);
 	if (fd >= 0) {
 		obj_pin_until_done(x->c, x->srv, ref);
 		rc->fd = fd;
@@ -662,7 +733,12 @@ static nfsstat4 op_read(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 		return NFS4ERR_SERVERFAULT;
 	memset(rc, 0, sizeof(*rc));
 	rc->fd = -1;
+	rc->direct = true;
 	rc->anon = state_stateid_special(&sid);
+	/* read-ahead streams are per open file and client: the stateid names both (a special
+	 * stateid: the connection stands for the client) */
+	rc->token = rc->anon ? (uint64_t)(uintptr_t)x->req->conn | 1
+			     : fnv_other(sid.other, sizeof(sid.other));
 	/* The reply must fit: opcode, status, eof, length and padding around the data
 	 * (RFC 8881 §2.10.6.4: a READ longer than the session allows is cut, not refused). */
 	rc->count = a->count < x->srv->max_read ? a->count : x->srv->max_read;

@@ -18,6 +18,7 @@
 #include "fdcache.h"
 #include "idmap.h"
 #include "log.h"
+#include "pcache.h"
 
 struct opx *opx_new(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
@@ -42,6 +43,11 @@ static void opx_continue(struct opx *x, opx_step step)
 
 	if (st != OP_PARKED)
 		compound_resume(x->c, opx_end(x, st));
+}
+
+void opx_resume(struct opx *x, opx_step step)
+{
+	opx_continue(x, step);
 }
 
 nfsstat4 opx_end(struct opx *x, nfsstat4 status)
@@ -84,10 +90,29 @@ static void opx_note_change(struct opx *x, const struct stor_req *r)
 		x->obj.exp->vfs_time = 0;
 }
 
+/* A request that changed a file's data (or may have): its cached pages go. The file is the
+ * op's current object (WRITE, SETATTR's truncate, ALLOCATE/DEALLOCATE, COPY/CLONE's target). */
+static void opx_note_data(struct opx *x, const struct stor_req *r)
+{
+	switch (r->op) {
+	case STOR_OP_WRITE:
+	case STOR_OP_FALLOCATE:
+	case STOR_OP_FTRUNCATE:
+	case STOR_OP_COPY_RANGE:
+	case STOR_OP_CLONE_RANGE:
+		if (x->obj.exp)
+			obj_cache_changed(x->srv, x->obj.fh, x->obj.fh_len);
+		break;
+	default:
+		break;
+	}
+}
+
 static void opx_cb(struct stor_req *r)
 {
 	struct opx *x = r->data;
 
+	opx_note_data(x, r);
 	opx_note_change(x, r);
 	opx_continue(x, x->next);
 }
@@ -107,6 +132,7 @@ static void opx_batch_cb(struct stor_req *r)
 
 	if (r->res < 0 && x->err == 0)
 		x->err = r->res;
+	opx_note_data(x, r);
 	opx_note_change(x, r);
 	if (--x->pending == 0)
 		opx_continue(x, x->next);
@@ -135,6 +161,48 @@ void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len)
 	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'p'));
 	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'r'));
 	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'w'));
+	fdc_invalidate(srv->fdc, key, fd_key(key, fh, len, 'D'));
+	obj_cache_changed(srv, fh, len);
+}
+
+void obj_cache_changed(struct server *srv, const uint8_t *fh, uint32_t len)
+{
+	if (srv->pcache)
+		pcache_invalidate_key(srv->pcache, fh, len);
+}
+
+static void stamp_of(const struct statx *stx, struct pc_stamp *st)
+{
+	st->size = stx->stx_size;
+	st->mtime_ns = (int64_t)stx->stx_mtime.tv_sec * 1000000000 + stx->stx_mtime.tv_nsec;
+	st->ctime_ns = (int64_t)stx->stx_ctime.tv_sec * 1000000000 + stx->stx_ctime.tv_nsec;
+	st->ino = stx->stx_ino;
+}
+
+void obj_cache_validate(struct server *srv, const uint8_t *fh, uint32_t len,
+			const struct statx *stx, uint64_t seen_gen)
+{
+	struct pc_file *f;
+	struct pc_stamp st;
+
+	if (!srv->pcache || !S_ISREG(stx->stx_mode))
+		return;
+	f = pcache_file_find(srv->pcache, fh, len);
+	if (!f)
+		return; /* nothing cached, nothing to check */
+	stamp_of(stx, &st);
+	pcache_file_validate(srv->pcache, f, &st, seen_gen);
+	pcache_file_put(srv->pcache, f);
+}
+
+/* The cache generation of a file before its statx goes out (0: no entry then). */
+static uint64_t cache_gen(struct server *srv, const uint8_t *fh, uint32_t len)
+{
+	struct pc_file *f = srv->pcache ? pcache_file_find(srv->pcache, fh, len) : NULL;
+	uint64_t g = f ? pcache_file_gen(f) : 0;
+
+	pcache_file_put(srv->pcache, f);
+	return g;
 }
 
 static nfsstat4 stat_done(struct opx *x)
@@ -148,6 +216,10 @@ static nfsstat4 stat_done(struct opx *x)
 		obj_forget(x->srv, x->obj.fh, x->obj.fh_len);
 		return NFS4ERR_STALE;
 	}
+	/* every statx of a cached file revalidates its pages (GETATTR, OPEN by handle, READ):
+	 * a file changed on the disk by another program is read again */
+	if (x->cache_gen)
+		obj_cache_validate(x->srv, x->obj.fh, x->obj.fh_len, &x->stx, x->cache_gen);
 	return x->then(x);
 }
 
@@ -158,6 +230,7 @@ nfsstat4 opx_stat(struct opx *x, opx_step next)
 		return next(x);
 	}
 	x->then = next;
+	x->cache_gen = cache_gen(x->srv, x->obj.fh, x->obj.fh_len);
 	stor_prep_statx(&x->sr, x->obj.fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
 			STATX_BASIC_STATS | STATX_BTIME, &x->stx);
 	return opx_submit(x, stat_done);

@@ -75,10 +75,21 @@ struct opx {
 	int data_fd;             /* after opx_data_fd(): a readable (or read-write) fd */
 	struct nfs_obj *resolving; /* the object a handle is being opened for */
 	int allowed;             /* after opx_access(): the R_OK|W_OK|X_OK bits allowed */
+	uint64_t cache_gen;      /* page-cache generation when opx_stat()'s statx went out */
 	/* Optional: sees the op's final status whether it comes inline or from a completion
 	 * (the handler passes its own return value through opx_end()). */
 	nfsstat4 (*finish)(struct opx *x, nfsstat4 status);
 };
+
+/* A step that parked on something other than x->sr (a cache read) goes on with step. */
+void opx_resume(struct opx *x, opx_step step);
+
+/* The page cache (storage/pcache.h) of a file: its pages go (a write, a truncate, a removal),
+ * or are checked against what a statx just said (seen_gen: the file's generation before the
+ * statx went out; 0: just now, nothing can have come between). */
+void obj_cache_changed(struct server *srv, const uint8_t *fh, uint32_t len);
+void obj_cache_validate(struct server *srv, const uint8_t *fh, uint32_t len,
+			const struct statx *stx, uint64_t seen_gen);
 
 /* A handler's return value through x->finish (when set and the op is not parked). */
 nfsstat4 opx_end(struct opx *x, nfsstat4 status);

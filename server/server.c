@@ -16,12 +16,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cacheio.h"
 #include "conn.h"
 #include "fdcache.h"
 #include "idmap.h"
 #include "log.h"
 #include "object.h"
+#include "pcache.h"
 #include "state.h"
+#include "stats.h"
 #include "stor.h"
 
 #define SERVER_MAX_IO (1024u * 1024u)  /* maxread / maxwrite: 1 MiB, as knfsd */
@@ -194,6 +197,21 @@ int server_create(struct server **out, const struct config *cfg)
 	ret = fdc_create(&srv->fdc, &fc);
 	if (ret < 0)
 		goto fail;
+	srv->pcache = pcache_new(cfg->cache_size);
+	if (!srv->pcache) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	/* read-ahead may hold at most an eighth of the cache in pages not read yet: it lands in
+	 * probation (a tenth), and what is read ahead must still be there when it is asked for */
+	srv->prefetch_max = pcache_budget_pages(srv->pcache) / 8;
+	if (srv->prefetch_max < 2 * CIO_WINDOW_MAX / PCACHE_PAGE &&
+	    pcache_budget_pages(srv->pcache) >= 8 * CIO_WINDOW_MAX / PCACHE_PAGE)
+		srv->prefetch_max = 2 * CIO_WINDOW_MAX / PCACHE_PAGE;
+	log_info("page cache: %llu MiB in %u KiB pages (+%zu KiB bookkeeping), read-ahead up to "
+		 "%llu MiB", (unsigned long long)(cfg->cache_size >> 20), PCACHE_PAGE / 1024,
+		 pcache_overhead(srv->pcache) / 1024,
+		 (unsigned long long)(srv->prefetch_max * PCACHE_PAGE >> 20));
 
 	gethostname(host, sizeof(host) - 1);
 	snprintf(owner, sizeof(owner), "sluice:%s", host);
@@ -249,6 +267,7 @@ void server_destroy(struct server *srv)
 		state_destroy(srv->state);
 	if (srv->fdc)
 		fdc_destroy(srv->fdc);
+	pcache_free(srv->pcache);
 	for (size_t i = 0; srv->exports && i < srv->nexports; i++)
 		if (srv->exports[i].root_fd >= 0)
 			close(srv->exports[i].root_fd);
@@ -262,7 +281,7 @@ void server_destroy(struct server *srv)
 struct loop_watchers {
 	ev_io stor_io;       /* the storage engine's completions */
 	ev_prepare prepare;  /* submit what the callbacks queued, before the loop sleeps */
-	ev_signal sigterm, sigint, sighup;
+	ev_signal sigterm, sigint, sighup, sigusr1;
 	ev_timer sweep;      /* expire clients whose lease ran out */
 	bool in_grace;       /* as the last sweep saw it, to log its end once */
 	struct conn_listener *listeners[CONFIG_MAX_LISTEN];
@@ -445,6 +464,23 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		 "configuration loaded at start");
 }
 
+/* SIGUSR1: the counters to STATE_DIR/stats (stats.h), for operators and bench/. */
+static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct srv_loop *lp = w->data;
+	char path[4096];
+	int ret;
+
+	(void)loop;
+	(void)revents;
+	snprintf(path, sizeof(path), "%s/stats", lp->srv->cfg->state_dir);
+	ret = stats_dump(path, lp->srv, lp);
+	if (ret < 0)
+		log_warn("SIGUSR1: writing %s: %s", path, strerror(-ret));
+	else
+		log_info("SIGUSR1: counters written to %s", path);
+}
+
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct srv_loop *lp = w->data;
@@ -498,7 +534,9 @@ int server_run(const struct config *cfg)
 	ev_signal_init(&w->sigterm, on_stop, SIGTERM);
 	ev_signal_init(&w->sigint, on_stop, SIGINT);
 	ev_signal_init(&w->sighup, on_hup, SIGHUP);
-	w->sigterm.data = w->sigint.data = w->sighup.data = lp;
+	ev_signal_init(&w->sigusr1, on_usr1, SIGUSR1);
+	w->sigterm.data = w->sigint.data = w->sighup.data = w->sigusr1.data = lp;
+	ev_signal_start(loop, &w->sigusr1);
 	ev_signal_start(loop, &w->sigterm);
 	ev_signal_start(loop, &w->sigint);
 	ev_signal_start(loop, &w->sighup);
@@ -513,6 +551,7 @@ int server_run(const struct config *cfg)
 	ev_signal_stop(loop, &w->sigterm);
 	ev_signal_stop(loop, &w->sigint);
 	ev_signal_stop(loop, &w->sighup);
+	ev_signal_stop(loop, &w->sigusr1);
 	srv_loop_drain(lp); /* parked COMPOUNDs of closed connections finish and are freed */
 	srv_loop_destroy(lp);
 	server_destroy(srv);

@@ -29,6 +29,7 @@
 struct ev_loop;
 struct stor;
 struct fdc;
+struct pcache;
 struct nfs_state;
 struct idmap;
 struct conn;
@@ -58,6 +59,8 @@ struct server {
 	struct op_table ops;
 	struct compound_config ccfg;
 	struct fdc *fdc;               /* O_PATH and read fds by handle, shared by loops */
+	struct pcache *pcache;         /* file data, shared by loops (storage/pcache.h) */
+	uint64_t prefetch_max;         /* read-ahead budget, in cache pages */
 	struct nfs_state *state;
 	struct idmap *idmap;           /* owner names; NULL when owner_domain is empty */
 	uint64_t boot_time;            /* wall-clock seconds at start: write verifier, ids */
