@@ -14,10 +14,18 @@ LSL_ENTRIES=${LSL_ENTRIES:-20000}
 VERS=${VERS:-4.2}
 out=/job/out
 exp=/scratch/export
+# one export, read-write (the checkpoint job writes), identities as sent, for every server
+export SRV_EXPORTS="$exp 1 none"
 mkdir -p "$exp" /mnt/nfs
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# peak resident memory of a user-space server so far (knfsd lives in the kernel: none)
+_rss() {
+    local pid
+    pid=$(cat "/run/srv-$1.pid" 2>/dev/null) || return 0
+    grep VmHWM "/proc/$pid/status" >> "$out/$1-rss.txt" 2>/dev/null || true
+}
 
 echo "# laying out data on the scratch disk"
 for j in $JOBS; do
@@ -55,10 +63,15 @@ for srv in $SERVERS; do
                 "/job/jobs/$j.fio" || echo "fio smallfiles warm on $srv failed"
         fi
         [ "$j" = ckptwrite ] && rm -f "$exp/ckptwrite/"*
+        _rss "$srv"
     done
     # ls -l of a big directory, cold: wall time, one READDIR stream plus attributes.
     cold
     t=$(now); n=$(ls -l /mnt/nfs/lsl | wc -l); echo "$(elapsed "$t") $n" > "$out/$srv-lsl.txt"
+    _rss "$srv"
+    if [ "$srv" = sluice ]; then # its own counters (STATE_DIR/stats on SIGUSR1)
+        kill -USR1 "$(cat /run/srv-sluice.pid)" && sleep 1 && cp /run/sluice-state/stats "$out/$srv-stats.txt"
+    fi
     umount /mnt/nfs
     srv_stop "$srv"
 done

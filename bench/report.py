@@ -4,8 +4,9 @@
 usage: report.py [--md] RESULT_DIR SERVER...
 
 Per job and server: MiB/s, IOPS, files/s (small-file jobs), p99 completion latency; then the
-ratio of each server to the first one named (the baseline). Ceilings: iperf3 on the guest's
-loopback and fio on the guest's local disk, from the same boot.
+ratio of the first server named to each of the others (higher: the first is faster). Peak RSS
+of the user-space servers through the run. Ceilings: iperf3 on the guest's loopback and fio on
+the guest's local disk, from the same boot.
 """
 import json
 import os
@@ -97,7 +98,7 @@ def main():
             row += [fmt(m[key]) if m else "-", fmt(m["IOPS"], 0) if m else "-",
                     fmt(m["p99 ms"], 2) if m else "-"]
         for s in servers[1:]:
-            a, b = per[s], per[base]
+            a, b = per[base], per[s]
             row.append(f"{a[key] / b[key]:.2f}" if a and b and b[key] else "-")
         rows.append((key, row))
 
@@ -116,14 +117,14 @@ def main():
             v = lsl[s]
             row += [fmt(v[1] / v[0]) if v else "-", "-", "-"]
         for s in servers[1:]:
-            a, b = lsl[s], lsl[base]
+            a, b = lsl[base], lsl[s]
             row.append(f"{b[0] / a[0]:.2f}" if a and b else "-")
         rows.append(("entries/s", row))
 
     header = ["job"]
     for s in servers:
         header += [f"{s} rate", f"{s} IOPS", f"{s} p99 ms"]
-    header += [f"{s}/{base}" for s in servers[1:]]
+    header += [f"{base}/{s}" for s in servers[1:]]
 
     table = [header] + [r for _, r in rows]
     if md:
@@ -137,7 +138,30 @@ def main():
             print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
     print()
     print("rate: MiB/s, except small files (files/s) and ls -l (entries/s); ratios: higher is better for "
-          + ", ".join(f"{s}" for s in servers[1:]) + f" against {base}.")
+          + f"{base} against " + ", ".join(servers[1:]) + ".")
+    rss = []
+    for s in servers:
+        try:
+            with open(os.path.join(res, f"{s}-rss.txt")) as f:
+                kib = max(int(line.split()[1]) for line in f if line.strip())
+            rss.append(f"{s} {kib / 1024:,.0f} MiB")
+        except (OSError, ValueError, IndexError):
+            pass
+    if rss:
+        print("peak RSS through the run (VmHWM): " + "; ".join(rss))
+    for s in servers:
+        hit = os.path.join(res, f"{s}-stats.txt")
+        if os.path.exists(hit):
+            with open(hit) as f:
+                c = dict(l.split()[:2] for l in f if l.startswith("sluice_cache") and len(l.split()) >= 2)
+            try:
+                h, m, p = (int(c[k]) for k in ("sluice_cache_hits_total", "sluice_cache_misses_total",
+                                               "sluice_cache_prefetch_used_total"))
+                print(f"{s} cache at the end: hits {h:,}, misses {m:,}, read-ahead used {p:,} "
+                      f"(hit rate {h / max(1, h + m + p):.0%}), budget "
+                      f"{int(c.get('sluice_cache_budget_bytes', 0)) >> 20} MiB")
+            except (KeyError, ValueError):
+                pass
 
     ceil = []
     ip = load(os.path.join(res, "ceiling-iperf3.json"))
