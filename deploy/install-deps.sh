@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install from Debian what sluice needs. Idempotent and quiet when everything is there.
 #   install-deps.sh          build and run the server
-#   install-deps.sh --test   also the test suite, the qemu guest harness and the benchmarks
+#   install-deps.sh --test   also the test suite, the qemu guest harness and the guest benchmarks
+#   install-deps.sh --bench  --test, and NFS-Ganesha on this host for bench/native/run
 set -euo pipefail
 build=(build-essential cmake ninja-build pkg-config
        libev-dev liburing-dev libtirpc-dev libjemalloc-dev rpcsvc-proto)
@@ -9,8 +10,12 @@ test=(libcmocka-dev
       qemu-system-x86 mmdebstrap e2fsprogs openssl util-linux iproute2
       libnfs-utils libnfs-dev fio iperf3 tshark
       clang libclang-rt-14-dev libfuzzer-14-dev python3)
+bench=(nfs-ganesha nfs-ganesha-vfs)
 want=("${build[@]}")
-[ "${1:-}" = --test ] && want+=("${test[@]}")
+case "${1:-}" in
+--test) want+=("${test[@]}") ;;
+--bench) want+=("${test[@]}" "${bench[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
