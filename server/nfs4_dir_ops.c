@@ -198,8 +198,6 @@ struct rd_ent {
 	const char *name;
 	uint32_t namelen;
 	uint64_t cookie; /* d_off: where the listing continues after this entry */
-	struct stor_req sr;
-	struct statx stx;
 };
 
 struct rd {
@@ -212,6 +210,10 @@ struct rd {
 	bool end;         /* getdents64 reached the end of the directory */
 	uint8_t *dbuf;
 	uint8_t *abuf;    /* RD_ATTR_SCRATCH bytes */
+	/* the batch's statx: names, results and -errno per entry (STOR_OP_STATX_MANY) */
+	const char **names;
+	struct statx *stx;
+	int *res;
 };
 
 static size_t xdr_pad(size_t n)
@@ -261,13 +263,14 @@ static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, 
 	*skip = false;
 	if (!words)
 		return NFS4ERR_SERVERFAULT;
-	if (re->sr.res == -ENOENT) {
+	if (rd->res[re - rd->ents] == -ENOENT) {
 		*skip = true;
 		return NFS4_OK;
 	}
-	obj_attr_src(x, &o, re->sr.res < 0 ? NULL : &re->stx, NULL, 0, &src);
-	if (re->sr.res < 0) {
-		src.rdattr_error = nfs_errno_to_status(re->sr.res);
+	obj_attr_src(x, &o, rd->res[re - rd->ents] < 0 ? NULL : &rd->stx[re - rd->ents], NULL, 0,
+		     &src);
+	if (rd->res[re - rd->ents] < 0) {
+		src.rdattr_error = nfs_errno_to_status(rd->res[re - rd->ents]);
 	} else if (fh_encode(x->obj.exp->cfg->id, rd->dirfd, re->name, fh, &fhlen) == 0) {
 		/* after the statx the inode is in memory: name_to_handle_at does not wait */
 		src.fh = fh;
@@ -334,14 +337,20 @@ static nfsstat4 rd_stat(struct opx *x)
 		rd->end = true;
 		return rd_encode(x);
 	}
+	/* the attributes of the whole batch in one offload job (the names were just read, so
+	 * their inodes are usually found without waiting for the disk) */
+	rd->names = compound_alloc(x->c, rd->nents * sizeof(*rd->names));
+	rd->stx = compound_alloc(x->c, rd->nents * sizeof(*rd->stx));
+	rd->res = compound_alloc(x->c, rd->nents * sizeof(*rd->res));
+	if (!rd->names || !rd->stx || !rd->res)
+		return NFS4ERR_SERVERFAULT;
 	for (unsigned i = 0; i < rd->nents; i++) {
-		struct rd_ent *re = &rd->ents[i];
-
-		stor_prep_statx(&re->sr, rd->dirfd, re->name, AT_SYMLINK_NOFOLLOW,
-				STATX_BASIC_STATS | STATX_BTIME, &re->stx);
-		opx_submit_batch(x, &re->sr, rd_encode);
+		rd->names[i] = rd->ents[i].name;
+		rd->res[i] = -EIO; /* until the job says otherwise */
 	}
-	return OP_PARKED;
+	stor_prep_statx_many(&x->sr, rd->dirfd, rd->names, rd->nents, AT_SYMLINK_NOFOLLOW,
+			     STATX_BASIC_STATS | STATX_BTIME, rd->stx, rd->res);
+	return opx_submit(x, rd_encode);
 }
 
 static nfsstat4 rd_more(struct opx *x, int64_t pos);

@@ -106,6 +106,7 @@ static const struct {
 	[STOR_OP_CLONE_RANGE] = {"clone_range", -1},
 	[STOR_OP_LSEEK] = {"lseek", -1},
 	[STOR_OP_ACCESS] = {"access", -1},
+	[STOR_OP_STATX_MANY] = {"statx_many", -1},
 };
 
 #define stor_assert_owner(st) assert(pthread_equal((st)->owner, pthread_self()))
@@ -279,6 +280,13 @@ static int stor_exec(struct stor_req *r)
 				allowed |= bits[i];
 		return allowed;
 	}
+	case STOR_OP_STATX_MANY:
+		for (unsigned int i = 0; i < r->u.many.n; i++)
+			r->u.many.res[i] = statx(r->fd, r->u.many.names[i], r->u.many.flags,
+						 r->u.many.mask, &r->u.many.bufs[i]) < 0
+						   ? -errno
+						   : 0;
+		return 0;
 	case STOR_OP_LSEEK: {
 		off_t o = lseek(r->fd, (off_t)r->u.seek.off, r->u.seek.whence);
 

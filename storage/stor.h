@@ -66,6 +66,7 @@ enum stor_op {
 	STOR_OP_CLONE_RANGE,    /* ioctl FICLONERANGE: res = 0 */
 	STOR_OP_LSEEK,          /* lseek SEEK_DATA / SEEK_HOLE: res via u.seek.result */
 	STOR_OP_ACCESS,         /* faccessat per bit: res = the R_OK|W_OK|X_OK bits allowed */
+	STOR_OP_STATX_MANY,     /* statx of n names in one directory: res = 0, each its own */
 	STOR_OP_NR
 };
 
@@ -171,6 +172,14 @@ struct stor_req {
 			struct timespec ts[2];
 			int flags;
 		} utimens;
+		struct {
+			const char *const *names;
+			struct statx *bufs;
+			int *res; /* per name: 0 or -errno */
+			unsigned int n;
+			int flags;
+			unsigned int mask;
+		} many;
 	} u;
 
 	/* Engine private. */
@@ -412,6 +421,23 @@ static inline void stor_prep_access(struct stor_req *r, int fd, int want)
 {
 	stor_prep_(r, STOR_OP_ACCESS, fd);
 	r->u.open.mode = (mode_t)want;
+}
+
+/*
+ * statx of n names in the directory dirfd, one after the other in one offload job: a READDIR
+ * batch costs one thread hop, not one io_uring worker per entry. res[i] = 0 or -errno.
+ */
+static inline void stor_prep_statx_many(struct stor_req *r, int dirfd, const char *const *names,
+					unsigned int n, int flags, unsigned int mask,
+					struct statx *bufs, int *res)
+{
+	stor_prep_(r, STOR_OP_STATX_MANY, dirfd);
+	r->u.many.names = names;
+	r->u.many.bufs = bufs;
+	r->u.many.res = res;
+	r->u.many.n = n;
+	r->u.many.flags = flags;
+	r->u.many.mask = mask;
 }
 
 /* Engine configuration; zeroes mean defaults. */
