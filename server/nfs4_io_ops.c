@@ -18,6 +18,7 @@
 #include "attr.h"
 #include "cacheio.h"
 #include "errmap.h"
+#include "hash.h"
 #include "fdcache.h"
 #include "log.h"
 #include "nfs4_ns.h"
@@ -548,18 +549,6 @@ struct read_ctx {
 	struct cio_read cr;
 };
 
-/* A stateid's "other" bytes as a nonzero token. */
-static uint64_t fnv_other(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (uint8_t)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h | 1;
-}
-
 static void read_release(void *arg)
 {
 	struct read_ctx *rc = arg;
@@ -738,7 +727,7 @@ static nfsstat4 op_read(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *r
 	/* read-ahead streams are per open file and client: the stateid names both (a special
 	 * stateid: the connection stands for the client) */
 	rc->token = rc->anon ? (uint64_t)(uintptr_t)x->req->conn | 1
-			     : fnv_other(sid.other, sizeof(sid.other));
+			     : hash_bytes(sid.other, sizeof(sid.other)) | 1;
 	/* The reply must fit: opcode, status, eof, length and padding around the data
 	 * (RFC 8881 §2.10.6.4: a READ longer than the session allows is cut, not refused). */
 	rc->count = a->count < x->srv->max_read ? a->count : x->srv->max_read;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
+
 struct fdc_link {
 	struct fdc_link *prev, *next;
 };
@@ -46,23 +48,6 @@ struct fdc {
 };
 
 #define REF_OF(l) ((struct fdc_ref *)((char *)(l) - offsetof(struct fdc_ref, lru)))
-
-/* FNV-1a, then a murmur3 finalizer so both the shard bits and the bucket bits are mixed. */
-static uint64_t fdc_hash(const unsigned char *k, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= k[i];
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
 
 static void lru_del(struct fdc_link *l)
 {
@@ -216,7 +201,7 @@ int fdc_get(struct fdc *c, const void *key, size_t keylen, struct fdc_ref **out)
 
 	if (!fdc_key_ok(key, keylen) || !out)
 		return -EINVAL;
-	h = fdc_hash(key, keylen);
+	h = hash_bytes(key, keylen);
 	s = fdc_shard_of(c, h, &idx);
 
 	pthread_mutex_lock(&s->lock);
@@ -254,7 +239,7 @@ int fdc_insert(struct fdc *c, const void *key, size_t keylen, int fd, struct fdc
 		fdc_close(c, fd);
 		return -ENOMEM;
 	}
-	h = fdc_hash(key, keylen);
+	h = hash_bytes(key, keylen);
 	s = fdc_shard_of(c, h, &idx);
 	e->hash = h;
 	e->shard = idx;
@@ -358,7 +343,7 @@ int fdc_invalidate(struct fdc *c, const void *key, size_t keylen)
 
 	if (!fdc_key_ok(key, keylen))
 		return -EINVAL;
-	h = fdc_hash(key, keylen);
+	h = hash_bytes(key, keylen);
 	s = fdc_shard_of(c, h, &idx);
 	pthread_mutex_lock(&s->lock);
 	e = *fdc_slot(s, h, key, keylen);

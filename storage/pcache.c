@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define PC_SHARDS_MAX 16u
 #define PC_FSHARDS 16u
 #define PC_PROT_PCT 90u  /* protected: at most this share of a shard's pages */
@@ -104,27 +106,6 @@ struct pcache {
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static uint64_t hash_bytes(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then mixed */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return mix64(h);
-}
-
 static void list_init(struct pc_list *l)
 {
 	l->prev = l->next = l;
@@ -152,7 +133,7 @@ static struct pc_page *pg_of(struct pc_list *l)
 
 static uint64_t page_hash(const struct pc_file *f, uint64_t idx)
 {
-	return mix64(f->hash ^ (idx * 0x9e3779b97f4a7c15ULL));
+	return hash_mix64(f->hash ^ (idx * 0x9e3779b97f4a7c15ULL));
 }
 
 static struct pc_shard *shard_of(struct pcache *pc, uint64_t h)
@@ -164,7 +145,7 @@ static struct pc_shard *shard_of(struct pcache *pc, uint64_t h)
 
 static uint32_t ghost_bucket(const struct pc_shard *s, uint64_t fhash, uint64_t idx)
 {
-	return (uint32_t)(mix64(fhash + idx) & (s->ngbuckets - 1));
+	return (uint32_t)(hash_mix64(fhash + idx) & (s->ngbuckets - 1));
 }
 
 static void ghost_unchain(struct pc_shard *s, uint32_t i)
