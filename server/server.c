@@ -202,12 +202,9 @@ int server_create(struct server **out, const struct config *cfg)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	/* read-ahead may hold at most an eighth of the cache in pages not read yet: it lands in
+	/* read-ahead may hold at most a sixteenth of the cache in pages not read yet: it lands in
 	 * probation (a tenth), and what is read ahead must still be there when it is asked for */
-	srv->prefetch_max = pcache_budget_pages(srv->pcache) / 8;
-	if (srv->prefetch_max < 2 * CIO_WINDOW_MAX / PCACHE_PAGE &&
-	    pcache_budget_pages(srv->pcache) >= 8 * CIO_WINDOW_MAX / PCACHE_PAGE)
-		srv->prefetch_max = 2 * CIO_WINDOW_MAX / PCACHE_PAGE;
+	srv->prefetch_max = pcache_budget_pages(srv->pcache) / 16;
 	log_info("page cache: %llu MiB in %u KiB pages (+%zu KiB bookkeeping), read-ahead up to "
 		 "%llu MiB", (unsigned long long)(cfg->cache_size >> 20), PCACHE_PAGE / 1024,
 		 pcache_overhead(srv->pcache) / 1024,

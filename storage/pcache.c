@@ -616,13 +616,14 @@ static void page_detach(struct pc_shard *s, struct pc_page *pg)
 	s->npages--;
 }
 
-/* An unpinned page to evict: probation's oldest first, then protected's. Detached, its
- * memory to be reused; its file reference is returned through *fput. */
-static struct pc_page *evict_one(struct pc_shard *s, struct pc_file **fput)
+/* An unpinned page to evict: probation's oldest first, then protected's (never for
+ * read-ahead: what may be read is not worth what was read again). Detached, its memory to be
+ * reused; its file reference is returned through *fput. */
+static struct pc_page *evict_one(struct pc_shard *s, bool prob_only, struct pc_file **fput)
 {
 	struct pc_list *heads[2] = {&s->prob, &s->prot};
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < (prob_only ? 1 : 2); k++) {
 		for (struct pc_list *l = heads[k]->prev; l != heads[k]; l = l->prev) {
 			struct pc_page *pg = pg_of(l);
 
@@ -759,7 +760,7 @@ enum pc_lookup pcache_lookup(struct pcache *pc, struct pc_file *f, uint64_t idx,
 	} else if (s->npages < s->cap) {
 		s->npages++;
 	} else {
-		reuse = evict_one(s, &fput);
+		reuse = evict_one(s, prefetch, &fput);
 		if (!reuse) {
 			ret = PC_NOSPACE;
 			goto out;

@@ -135,7 +135,8 @@ enum pc_lookup {
  * Demand read of page idx of f: counts a hit or a miss and moves the page in the policy.
  * prefetch: a read-ahead lookup instead, which never waits, counts nothing and returns
  * PC_HIT (already there or being filled, *out not set and not pinned), PC_FILL or
- * PC_NOSPACE.
+ * PC_NOSPACE (read-ahead only ever takes the room of probation pages, never of protected
+ * ones).
  */
 enum pc_lookup pcache_lookup(struct pcache *pc, struct pc_file *f, uint64_t idx, bool prefetch,
 			     struct pc_waiter *w, struct pc_page **out);

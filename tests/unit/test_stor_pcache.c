@@ -69,6 +69,47 @@ static void test_loop_keeps_hits(void **state)
 	pcache_free(pc);
 }
 
+/* The same loop with read-ahead running ahead of the reader (as cacheio does), its reads in
+ * flight (pinned) until the reader gets there, and more of them than probation holds:
+ * read-ahead only takes probation's room, so the protected pages still hit. */
+static void test_loop_with_readahead(void **state)
+{
+	struct pcache *pc = pcache_new((uint64_t)PAGES * PCACHE_PAGE);
+	struct pc_file *f = pcache_file_get(pc, "dataset", 7);
+	uint64_t n = PAGES * 3 / 2, ahead = 0, before = 0;
+	struct pc_page *inflight[PAGES * 3 / 2] = {0};
+	struct pcache_stats st;
+
+	(void)state;
+	for (int ep = 0; ep < 3; ep++) {
+		pcache_stats(pc, &st);
+		before = st.hits;
+		ahead = 0;
+		for (uint64_t i = 0; i < n; i++) {
+			for (; ahead < n && ahead < i + PAGES / 8; ahead++) {
+				struct pc_page *pg;
+
+				if (pcache_lookup(pc, f, ahead, true, NULL, &pg) == PC_FILL)
+					inflight[ahead] = pg; /* its read completes later */
+			}
+			if (inflight[i]) { /* the read-ahead of page i lands just in time */
+				memset(pcache_page_data(inflight[i]), (int)(i & 0xff), 16);
+				pcache_fill_done(pc, inflight[i], PCACHE_PAGE, 0);
+				pcache_page_put(pc, inflight[i]);
+				inflight[i] = NULL;
+			}
+			demand(pc, f, i);
+		}
+		pcache_stats(pc, &st);
+		print_message("epoch %d with read-ahead: %llu of %llu pages hit\n", ep + 1,
+			      (unsigned long long)(st.hits - before), (unsigned long long)n);
+	}
+	assert_true((st.hits - before) * 100 >= n * 50);
+	assert_true(st.pages <= PAGES);
+	pcache_file_put(pc, f);
+	pcache_free(pc);
+}
+
 /* A working set that changes is adopted: after the first dataset, a second one (smaller
  * than the cache) read over and over ends up hitting almost always. */
 static void test_new_working_set_adopted(void **state)
@@ -310,6 +351,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loop_keeps_hits),
+		cmocka_unit_test(test_loop_with_readahead),
 		cmocka_unit_test(test_new_working_set_adopted),
 		cmocka_unit_test(test_scan_resistant),
 		cmocka_unit_test(test_pins_and_budget),
