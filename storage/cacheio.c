@@ -205,7 +205,8 @@ static void finish(struct cio_read *r)
 	r->done(r);
 }
 
-/* No room in the cache: read [off, off + count) around it, page-aligned for O_DIRECT. */
+/* No room in the cache: read [off, off + count) around it, page-aligned for O_DIRECT. The
+ * pages this read had pinned are let go (fills under way keep going and end in the cache). */
 static void bypass_done(struct stor_req *sr)
 {
 	struct cio_read *r = sr->data;
@@ -342,17 +343,18 @@ int cio_read_start(struct cio_read *r)
 		if (rto > rfrom)
 			readahead(r, rfrom, rto);
 	}
-	if (nospace && p->pending == 1) {
+	if (nospace) {
+		/* the whole range is read around the cache; fills of ours already under way end
+		 * as usual (others may wait for them) and are waited for */
 		int ret = bypass(r);
 
 		if (ret < 0) {
-			cio_release(r);
-			return ret;
+			if (p->pending == 1) {
+				cio_release(r);
+				return ret;
+			}
+			r->err = ret; /* reported once the fills under way have ended */
 		}
-	} else if (nospace) {
-		/* fills of ours are under way: wait for them, then report no room (rare: a shard
-		 * whose every page is pinned) */
-		r->err = -ENOBUFS;
 	}
 	p->started = true;
 	if (--p->pending == 0) {

@@ -19,6 +19,10 @@
 #define PC_FSHARDS 16u
 #define PC_PROT_PCT 90u  /* protected: at most this share of a shard's pages */
 #define PC_GHOST_MULT 2u /* ghost entries per page of budget */
+/* Pages a shard may hold above its budget while every probation page is pinned (READs being
+ * filled or sent), so that a burst of misses does not push protected pages out: at most this
+ * many in all (128 MiB), given back as their pins go. */
+#define PC_OVERCOMMIT_PAGES 2048u
 
 enum pg_state { PG_FILLING, PG_VALID };
 enum pg_where { PG_NONE, PG_PROB, PG_PROT };
@@ -81,7 +85,7 @@ struct pc_shard {
 	struct pc_page **ht;
 	size_t nbuckets; /* power of two */
 	struct pc_list prob, prot;
-	size_t nprob, nprot, npages, cap, prot_cap;
+	size_t nprob, nprot, npages, cap, prot_cap, over;
 	uint64_t clock;
 	/* ghosts: a FIFO ring of remembered (file, index, tick) with a chained index */
 	struct pc_ghost *ghosts;
@@ -228,6 +232,9 @@ struct pcache *pcache_new(uint64_t budget)
 		list_init(&s->prot);
 		s->cap = pages / pc->nshards + (i < pages % pc->nshards);
 		s->prot_cap = s->cap * PC_PROT_PCT / 100;
+		s->over = PC_OVERCOMMIT_PAGES / pc->nshards;
+		if (s->over > s->cap / 2)
+			s->over = s->cap / 2;
 		s->nbuckets = pow2_at_least(s->cap);
 		s->ht = calloc(s->nbuckets, sizeof(*s->ht));
 		s->nghost = (uint32_t)(s->cap * PC_GHOST_MULT);
@@ -760,8 +767,12 @@ enum pc_lookup pcache_lookup(struct pcache *pc, struct pc_file *f, uint64_t idx,
 	} else if (s->npages < s->cap) {
 		s->npages++;
 	} else {
-		reuse = evict_one(s, prefetch, &fput);
-		if (!reuse) {
+		/* probation's room first; a demand read whose probation is all pinned goes over
+		 * the budget for a while rather than evict what is read again */
+		reuse = evict_one(s, true, &fput);
+		if (!reuse && !prefetch && s->npages >= s->cap + s->over)
+			reuse = evict_one(s, false, &fput);
+		if (!reuse && (prefetch || s->npages >= s->cap + s->over)) {
 			ret = PC_NOSPACE;
 			goto out;
 		}
@@ -877,6 +888,14 @@ void pcache_page_put(struct pcache *pc, struct pc_page *pg)
 	pthread_mutex_lock(&s->mu);
 	if (--pg->refs == 0)
 		s->pinned--;
+	if (!pg->refs && s->npages > s->cap && pg->where == PG_PROB && pg->state == PG_VALID &&
+	    !pg->prefetched) {
+		/* over the budget (a burst of misses): the pin that goes gives the page back */
+		if (pg->tick && pg->gen == atomic_load(&f->gen))
+			ghost_add(s, f->hash, pg->idx, pg->tick);
+		page_detach(s, pg);
+		s->st.evictions++;
+	}
 	/* out of the shard and unpinned: nobody can reach it any more */
 	gone = !pg->refs && pg->where == PG_NONE && !pg->hashed && pg->state == PG_VALID;
 	pthread_mutex_unlock(&s->mu);

@@ -5,9 +5,11 @@
  * key bytes (the server uses its file handle); the cache knows nothing of NFS and does no I/O:
  * the caller fills the pages it is handed (cacheio.c does that through the storage engine).
  *
- * Budget: pages are allocated on demand and never exceed the byte budget given at creation;
- * the fixed overhead is one struct pc_page per page plus the ghost history (both small next
- * to 64 KiB, see pcache_overhead()).
+ * Budget: pages are allocated on demand and stay within the byte budget given at creation,
+ * except while every probation page of a shard is pinned by READs in flight: then up to
+ * 128 MiB more (in all) are taken for new misses rather than evicting protected pages, and
+ * given back as their pins go. The bookkeeping is one struct pc_page per page plus the ghost
+ * history (small next to 64 KiB, see pcache_overhead()).
  *
  * Sharing and locking: lock-striped. A page's (file, index) picks one of up to 16 shards;
  * each shard has its own mutex, hash table, lists, budget slice and policy clock, so two

@@ -145,37 +145,43 @@ static void test_scan_resistant(void **state)
 	pcache_free(pc);
 }
 
-/* Pinned pages are never evicted; with every page pinned there is no room, not more memory. */
+/* Pinned pages are never evicted. With every page pinned, demand reads may go over the
+ * budget by half of it at most (a burst of misses in flight), then there is no room; the
+ * pages over the budget go as their pins go. */
 static void test_pins_and_budget(void **state)
 {
 	struct pcache *pc = pcache_new((uint64_t)PAGES * PCACHE_PAGE);
 	struct pc_file *f = pcache_file_get(pc, "f", 1);
-	struct pc_page *pinned[PAGES];
+	struct pc_page *pinned[PAGES * 3 / 2];
 	struct pc_waiter w = {0};
 	struct pc_page *pg;
 	struct pcache_stats st;
+	const uint64_t most = PAGES * 3 / 2;
 
 	(void)state;
-	for (uint64_t i = 0; i < PAGES; i++) {
+	for (uint64_t i = 0; i < most; i++) {
 		assert_int_equal(pcache_lookup(pc, f, i, false, &w, &pinned[i]), PC_FILL);
 		pcache_fill_done(pc, pinned[i], PCACHE_PAGE, 0);
 	}
-	assert_int_equal(pcache_lookup(pc, f, PAGES, false, &w, &pg), PC_NOSPACE);
+	assert_int_equal(pcache_lookup(pc, f, most, false, &w, &pg), PC_NOSPACE);
+	assert_int_equal(pcache_lookup(pc, f, most, true, NULL, &pg), PC_NOSPACE);
 	pcache_stats(pc, &st);
-	assert_int_equal(st.pages, PAGES);
-	assert_int_equal(st.pinned, PAGES);
-	pcache_page_put(pc, pinned[7]);
-	/* the one unpinned page makes the room */
-	assert_int_equal(pcache_lookup(pc, f, PAGES, false, &w, &pg), PC_FILL);
+	assert_int_equal(st.pages, most);
+	assert_int_equal(st.pinned, most);
+	pcache_page_put(pc, pinned[250]);
+	/* over the budget: the probation page given back is freed, not kept */
+	pcache_stats(pc, &st);
+	assert_int_equal(st.pages, most - 1);
+	assert_int_equal(pcache_lookup(pc, f, most, false, &w, &pg), PC_FILL);
 	pcache_fill_done(pc, pg, 100, 0);
 	assert_int_equal(pcache_page_len(pg), 100);
 	pcache_page_put(pc, pg);
-	for (uint64_t i = 0; i < PAGES; i++)
-		if (i != 7)
+	for (uint64_t i = 0; i < most; i++)
+		if (i != 250)
 			pcache_page_put(pc, pinned[i]);
 	pcache_stats(pc, &st);
 	assert_int_equal(st.pinned, 0);
-	assert_int_equal(st.evictions, 1);
+	assert_true(st.pages <= PAGES);
 	pcache_file_put(pc, f);
 	pcache_free(pc);
 }
