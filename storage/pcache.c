@@ -827,7 +827,9 @@ out:
 void pcache_fill_done(struct pcache *pc, struct pc_page *pg, uint32_t len, int err)
 {
 	struct pc_shard *s = shard_of(pc, page_hash(pg->file, pg->idx));
+	struct pc_file *f = pg->file;
 	struct pc_waiter *w;
+	bool gone;
 
 	pthread_mutex_lock(&s->mu);
 	pg->len = len > PCACHE_PAGE ? PCACHE_PAGE : len;
@@ -857,7 +859,15 @@ void pcache_fill_done(struct pcache *pc, struct pc_page *pg, uint32_t len, int e
 		if (pg->where != PG_NONE)
 			touch(s, pg);
 	}
+	/* not kept and nobody holds it (its reader let go while it was being filled: a read
+	 * that went around a full cache): it goes now */
+	gone = !w && !pg->refs && pg->where == PG_NONE && !pg->hashed;
 	pthread_mutex_unlock(&s->mu);
+	if (gone) {
+		page_destroy(pg);
+		pcache_file_put(pc, f);
+		return;
+	}
 	while (w) {
 		struct pc_waiter *next = w->next;
 

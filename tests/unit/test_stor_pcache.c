@@ -248,8 +248,10 @@ static void test_generations(void **state)
 	struct pc_file *f = pcache_file_get(pc, "f", 1);
 	struct pc_stamp s1 = {.size = 10, .mtime_ns = 1, .ctime_ns = 1, .ino = 5}, s2 = s1, got;
 	struct waited d = {.w.fn = on_ready};
+	struct pc_file *g = pcache_file_get(pc, "g", 1);
 	struct pc_page *filler, *pg;
-	uint64_t g;
+	struct pcache_stats st;
+	uint64_t gen;
 
 	(void)state;
 	assert_false(pcache_file_stamp(f, NULL));
@@ -268,9 +270,9 @@ static void test_generations(void **state)
 	assert_false(pcache_file_stamp(f, NULL));
 	assert_false(demand(pc, f, 0));
 	/* a stamp read before an invalidation is not taken */
-	g = pcache_file_gen(f);
+	gen = pcache_file_gen(f);
 	pcache_file_invalidate(pc, f);
-	pcache_file_validate(pc, f, &s1, g);
+	pcache_file_validate(pc, f, &s1, gen);
 	assert_false(pcache_file_stamp(f, NULL));
 	/* the file changes while a page is being filled */
 	assert_int_equal(pcache_lookup(pc, f, 9, false, &d.w, &filler), PC_FILL);
@@ -281,13 +283,28 @@ static void test_generations(void **state)
 	pcache_page_put(pc, d.got);
 	pcache_page_put(pc, filler);
 	assert_false(demand(pc, f, 9));
+	/* a page whose reader let go while it was filled (a read around a full cache), then
+	 * invalidated: freed at the end of its fill, with its hold on the file */
+	assert_int_equal(pcache_lookup(pc, f, 12, false, &d.w, &filler), PC_FILL);
+	pcache_page_put(pc, filler);
+	pcache_file_invalidate(pc, f);
+	assert_false(demand(pc, f, 12)); /* the new generation's page */
+	pcache_fill_done(pc, filler, PCACHE_PAGE, 0);
 	/* a failed fill is not kept either */
 	assert_int_equal(pcache_lookup(pc, f, 11, false, &d.w, &filler), PC_FILL);
 	pcache_fill_done(pc, filler, 0, -5);
 	assert_int_equal(pcache_page_err(filler), -5);
 	pcache_page_put(pc, filler);
 	assert_false(demand(pc, f, 11));
+	pcache_file_invalidate(pc, f); /* every page of f is now unreachable */
+	for (int k = 0; k < 3; k++) /* and pushed out by a working set read again */
+		epoch(pc, g, PAGES);
+	pcache_stats(pc, &st);
+	assert_int_equal(st.pinned, 0);
 	pcache_file_put(pc, f);
+	pcache_file_put(pc, g);
+	pcache_stats(pc, &st);
+	assert_int_equal(st.files, 1); /* g's pages hold g; nothing holds f any more */
 	pcache_free(pc);
 }
 
