@@ -24,6 +24,7 @@
 #include "errmap.h"
 #include "object.h"
 #include "state.h"
+#include "stats.h"
 
 /* The object is a regular file on a writable export, or the status that says why not. */
 static nfsstat4 write_target(const struct opx *x)
@@ -59,6 +60,7 @@ static nfsstat4 write_done(struct opx *x)
 	/* A short write (the disk filled up half way) is reported as such: the client sends
 	 * the rest again and then sees the error (RFC 8881 §18.32.3). */
 	ok->count = (count4)n;
+	stats_op_bytes(OP_WRITE, (uint64_t)n);
 	ok->committed = a->stable > FILE_SYNC4 ? FILE_SYNC4 : a->stable;
 	memcpy(ok->writeverf, x->srv->write_verf, NFS4_VERIFIER_SIZE);
 	return NFS4_OK;

@@ -629,7 +629,18 @@ static void page_detach(struct pc_shard *s, struct pc_page *pg)
 static struct pc_page *evict_one(struct pc_shard *s, bool prob_only, struct pc_file **fput)
 {
 	struct pc_list *heads[2] = {&s->prob, &s->prot};
+	struct pc_page *tail = s->nprot ? pg_of(s->prot.prev) : NULL;
 
+	/* a protected page of a file that changed since (a rewritten checkpoint) will never be
+	 * served again: it goes first, rather than wait for a re-read working set to push it out
+	 * (those pages sink to the tail, as the pages still read are touched) */
+	if (tail && !tail->refs && tail->state == PG_VALID &&
+	    tail->gen != atomic_load(&tail->file->gen)) {
+		page_detach(s, tail);
+		s->st.evictions++;
+		*fput = tail->file;
+		return tail;
+	}
 	for (int k = 0; k < (prob_only ? 1 : 2); k++) {
 		for (struct pc_list *l = heads[k]->prev; l != heads[k]; l = l->prev) {
 			struct pc_page *pg = pg_of(l);
