@@ -564,7 +564,7 @@ static nfsstat4 read_reply(struct opx *x)
 	const READ4args *a = &x->arg->nfs_argop4_u.opread;
 
 	if (rc->cr.err < 0)
-		return rc->cr.err == -ENOBUFS ? NFS4ERR_DELAY : nfs_errno_to_status(rc->cr.err);
+		return nfs_errno_to_status(rc->cr.err);
 	for (unsigned i = 0; i < rc->cr.niov; i++)
 		if (compound_add_payload(x->c, rc->cr.iov[i].iov_base, rc->cr.iov[i].iov_len) < 0)
 			return NFS4ERR_SERVERFAULT;

@@ -195,20 +195,25 @@ void obj_cache_validate(struct server *srv, const uint8_t *fh, uint32_t len,
 	pcache_file_put(srv->pcache, f);
 }
 
-/* The cache generation of a file before its statx goes out (0: no entry then). */
-static uint64_t cache_gen(struct server *srv, const uint8_t *fh, uint32_t len)
-{
-	struct pc_file *f = srv->pcache ? pcache_file_find(srv->pcache, fh, len) : NULL;
-	uint64_t g = f ? pcache_file_gen(f) : 0;
-
-	pcache_file_put(srv->pcache, f);
-	return g;
-}
-
 static nfsstat4 stat_done(struct opx *x)
 {
-	if (x->sr.res < 0)
+	struct pc_file *f = x->cache_file;
+	struct pc_stamp st;
+
+	x->cache_file = NULL;
+	if (x->sr.res < 0) {
+		pcache_file_put(x->srv->pcache, f);
 		return x->sr.res == -ENOENT ? NFS4ERR_STALE : nfs_errno_to_status(x->sr.res);
+	}
+	/* every statx of a cached file revalidates its pages (GETATTR, OPEN by handle, READ):
+	 * a file changed on the disk by another program is read again. The file's entry was
+	 * looked up, with its generation, before the statx went out, so a write that lands
+	 * between is not taken for the disk's doing. */
+	if (f && S_ISREG(x->stx.stx_mode)) {
+		stamp_of(&x->stx, &st);
+		pcache_file_validate(x->srv->pcache, f, &st, x->cache_gen);
+	}
+	pcache_file_put(x->srv->pcache, f);
 	/* A cached fd keeps a removed file's inode alive (nlink 0); the object is gone for the
 	 * client all the same (RFC 8881 §15.1.2.7 STALE), and the cache lets go of it so the
 	 * disk space is freed. */
@@ -216,10 +221,6 @@ static nfsstat4 stat_done(struct opx *x)
 		obj_forget(x->srv, x->obj.fh, x->obj.fh_len);
 		return NFS4ERR_STALE;
 	}
-	/* every statx of a cached file revalidates its pages (GETATTR, OPEN by handle, READ):
-	 * a file changed on the disk by another program is read again */
-	if (x->cache_gen)
-		obj_cache_validate(x->srv, x->obj.fh, x->obj.fh_len, &x->stx, x->cache_gen);
 	return x->then(x);
 }
 
@@ -230,7 +231,11 @@ nfsstat4 opx_stat(struct opx *x, opx_step next)
 		return next(x);
 	}
 	x->then = next;
-	x->cache_gen = cache_gen(x->srv, x->obj.fh, x->obj.fh_len);
+	/* one lookup of the file's cache entry per statx, held until stat_done (a storage
+	 * request always completes, so the reference is always given back) */
+	x->cache_file = x->srv->pcache ? pcache_file_find(x->srv->pcache, x->obj.fh,
+							    x->obj.fh_len) : NULL;
+	x->cache_gen = x->cache_file ? pcache_file_gen(x->cache_file) : 0;
 	stor_prep_statx(&x->sr, x->obj.fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
 			STATX_BASIC_STATS | STATX_BTIME, &x->stx);
 	return opx_submit(x, stat_done);

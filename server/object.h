@@ -34,6 +34,7 @@
 #include "stor.h"
 
 struct fdc_ref;
+struct pc_file;
 
 /* The pseudo file system's fileids: far above what the exports' file systems hand out, and
  * fsid (0, 0) keeps them apart from any export (whose fsid is (export id, 0)). */
@@ -76,6 +77,7 @@ struct opx {
 	struct nfs_obj *resolving; /* the object a handle is being opened for */
 	int allowed;             /* after opx_access(): the R_OK|W_OK|X_OK bits allowed */
 	uint64_t cache_gen;      /* page-cache generation when opx_stat()'s statx went out */
+	struct pc_file *cache_file; /* its page-cache entry, held while that statx is out */
 	/* Optional: sees the op's final status whether it comes inline or from a completion
 	 * (the handler passes its own return value through opx_end()). */
 	nfsstat4 (*finish)(struct opx *x, nfsstat4 status);
