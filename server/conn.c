@@ -27,6 +27,7 @@
 
 #include <ev.h>
 
+#include "list.h"
 #include "log.h"
 #include "recmark.h"
 
@@ -37,8 +38,6 @@
 #define CONN_ACCEPT_RETRY 0.1                 /* seconds, after EMFILE and friends */
 #define CONN_MAX_LISTEN 16                    /* sockets per listener (addresses) */
 #define CONN_WRITE_IOV 1024                   /* iovecs per sendmsg(), <= IOV_MAX */
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* One queued reply record: the marker, then the caller's iovecs. */
 struct conn_out {

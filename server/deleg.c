@@ -44,7 +44,6 @@
 #define CB_RETRY40 30u              /* 4.0: seconds between connection attempts */
 #define ST_DELEGS_MAX 262144u       /* read delegations in all: more get none (WND4_RESOURCE) */
 
-#define container_of st_container_of
 
 static void waiters_sweep(struct nfs_state *s, uint64_t now);
 static void waiters_client_fini(struct nfs_state *s, struct nfs_client *cl);
@@ -58,7 +57,7 @@ static bool chan_usable(const struct st_cbchan *ch)
 
 static void call_free(struct st_cbcall *k)
 {
-	st_list_del(&k->link);
+	list_del(&k->link);
 	if (k->conn)
 		conn_put(k->conn);
 	free(k);
@@ -139,8 +138,8 @@ static bool cb_send(struct nfs_state *s, struct st_cbcall *k)
 	iov.iov_len = len;
 	k->conn = conn_get(ch->conn);
 	k->sent = st_now(s);
-	st_list_del(&k->link);
-	st_list_add(&s->cb_out, &k->link);
+	list_del(&k->link);
+	list_add(&s->cb_out, &k->link);
 	if (k->op)
 		ch->busy = true;
 	else
@@ -156,7 +155,7 @@ static void cb_send_next(struct nfs_state *s, struct nfs_client *cl)
 	struct st_cbchan *ch = &cl->cbc;
 
 	/* the queue's tail is its oldest call */
-	while (!ch->busy && ch->up && chan_usable(ch) && !st_list_empty(&ch->queue)) {
+	while (!ch->busy && ch->up && chan_usable(ch) && !list_empty(&ch->queue)) {
 		struct st_cbcall *k = container_of(ch->queue.prev, struct st_cbcall, link);
 
 		if (!cb_send(s, k))
@@ -177,13 +176,13 @@ static struct st_cbcall *cb_call_new(struct nfs_client *cl, uint32_t op)
 		return NULL;
 	k->cl = cl;
 	k->op = op;
-	st_list_init(&k->link);
+	list_init(&k->link);
 	return k;
 }
 
 static void cb_submit(struct nfs_state *s, struct st_cbcall *k)
 {
-	st_list_add(&k->cl->cbc.queue, &k->link); /* the newest at the head */
+	list_add(&k->cl->cbc.queue, &k->link); /* the newest at the head */
 	cb_send_next(s, k->cl);
 }
 
@@ -193,8 +192,8 @@ static void requeue_first(struct st_cbcall *k)
 {
 	conn_put(k->conn);
 	k->conn = NULL;
-	st_list_del(&k->link);
-	st_list_add_tail(&k->cl->cbc.queue, &k->link);
+	list_del(&k->link);
+	list_add_tail(&k->cl->cbc.queue, &k->link);
 }
 
 /* Calls of cl that went out on its backchannel connection will not be answered (the
@@ -202,7 +201,7 @@ static void requeue_first(struct st_cbcall *k)
  * back to the queue to be sent again once a channel is up. */
 static void cb_requeue_out(struct nfs_state *s, struct nfs_client *cl)
 {
-	struct st_list *l, *next;
+	struct list_link *l, *next;
 
 	for (l = s->cb_out.next; l != &s->cb_out; l = next) {
 		struct st_cbcall *k = container_of(l, struct st_cbcall, link);
@@ -235,7 +234,7 @@ static void chan_drop_conn(struct st_cbchan *ch)
 static void chan_init(struct st_cbchan *ch)
 {
 	if (!ch->queue.next)
-		st_list_init(&ch->queue);
+		list_init(&ch->queue);
 }
 
 void st_cbchan_sec(struct nfs_client *cl, uint32_t prog, const callback_sec_parms4 *v, u_int n)
@@ -309,7 +308,7 @@ static void cb_probe(struct nfs_state *s, struct nfs_client *cl)
 	if (!k)
 		return;
 	k->cl = cl;
-	st_list_init(&k->link);
+	list_init(&k->link);
 	if (!cb_send(s, k))
 		free(k);
 }
@@ -345,7 +344,7 @@ void st_cbchan_fini(struct nfs_state *s, struct nfs_client *cl)
 	if (!ch->queue.next)
 		return;
 	cb_requeue_out(s, cl);
-	while (!st_list_empty(&ch->queue))
+	while (!list_empty(&ch->queue))
 		call_free(container_of(ch->queue.next, struct st_cbcall, link));
 	chan_drop_conn(ch);
 }
@@ -359,7 +358,7 @@ void state_cb_reply(struct nfs_state *s, struct conn *conn, const uint8_t *rec, 
 
 	if (!cb_reply_xid(rec, len, &xid))
 		return;
-	for (struct st_list *l = s->cb_out.next; l != &s->cb_out; l = l->next) {
+	for (struct list_link *l = s->cb_out.next; l != &s->cb_out; l = l->next) {
 		struct st_cbcall *x = container_of(l, struct st_cbcall, link);
 
 		if (x->xid == xid && x->conn == conn) {
@@ -564,7 +563,7 @@ void st_cbchan_v40(struct nfs_state *s, struct nfs_client *cl, struct conn *from
 /* A CB_RECALL of d still waiting for the slot has nothing left to recall. */
 static void deleg_unqueue(struct nfs_deleg *d)
 {
-	struct st_list *q = &d->cl->cbc.queue, *l, *next;
+	struct list_link *q = &d->cl->cbc.queue, *l, *next;
 
 	if (!q->next)
 		return;
@@ -583,11 +582,11 @@ static void deleg_unfile(struct nfs_state *s, struct nfs_deleg *d)
 
 	deleg_unqueue(d);
 	if (d->recalled)
-		st_list_del(&d->recall);
+		list_del(&d->recall);
 	d->recalled = false;
 	if (!f)
 		return;
-	st_list_del(&d->by_file);
+	list_del(&d->by_file);
 	d->file = NULL;
 	st_file_put(s, f);
 }
@@ -597,7 +596,7 @@ void st_deleg_free(struct nfs_state *s, struct nfs_deleg *d)
 	deleg_unfile(s, d);
 	if (d->revoked)
 		d->cl->nrevoked--;
-	st_list_del(&d->by_client);
+	list_del(&d->by_client);
 	d->cl->ndelegs--;
 	st_deleg_index(s, d, false);
 	s->stats.delegs--;
@@ -624,7 +623,7 @@ void st_deleg_client_fini(struct nfs_state *s, struct nfs_client *cl)
 	waiters_client_fini(s, cl);
 	if (!cl->delegs.next)
 		return;
-	while (!st_list_empty(&cl->delegs))
+	while (!list_empty(&cl->delegs))
 		st_deleg_free(s, container_of(cl->delegs.next, struct nfs_deleg, by_client));
 }
 
@@ -637,7 +636,7 @@ static void deleg_recall(struct nfs_state *s, struct nfs_deleg *d)
 	d->recalled = true;
 	/* §10.2.1: the holder has a lease period to return it */
 	d->revoke_at = st_deadline(s, s->cfg.lease_time);
-	st_list_add(&s->recalls, &d->recall);
+	list_add(&s->recalls, &d->recall);
 	/* no new delegation of the file while the conflict lasts (no ping-pong) */
 	d->file->no_deleg_until = st_deadline(s, s->cfg.lease_time);
 	k = cb_call_new(d->cl, OP_CB_RECALL);
@@ -658,7 +657,7 @@ nfsstat4 st_deleg_break_file(struct nfs_state *s, struct nfs_file *f, const stru
 
 	if (!f)
 		return NFS4_OK;
-	for (struct st_list *l = f->delegs.next; l != &f->delegs; l = l->next) {
+	for (struct list_link *l = f->delegs.next; l != &f->delegs; l = l->next) {
 		struct nfs_deleg *d = container_of(l, struct nfs_deleg, by_file);
 
 		if (d->cl == self)
@@ -680,7 +679,7 @@ nfsstat4 state_deleg_break(struct nfs_req *r, const void *fh, uint32_t fh_len)
 
 void st_deleg_sweep(struct nfs_state *s, uint64_t now)
 {
-	struct st_list *l, *next;
+	struct list_link *l, *next;
 
 	waiters_sweep(s, now);
 	for (l = s->recalls.next; l != &s->recalls; l = next) {
@@ -770,10 +769,10 @@ void state_deleg_offer(struct nfs_req *r, const open_owner4 *owner, const void *
 		goto none;
 	/* §10.4: nobody writes the file: no open for writing, no delegation being recalled;
 	 * and this client has none on it already */
-	for (struct st_list *l = f->opens.next; l != &f->opens; l = l->next)
+	for (struct list_link *l = f->opens.next; l != &f->opens; l = l->next)
 		if (container_of(l, struct nfs_open, by_file)->access & OPEN4_SHARE_ACCESS_WRITE)
 			goto none;
-	for (struct st_list *l = f->delegs.next; l != &f->delegs; l = l->next) {
+	for (struct list_link *l = f->delegs.next; l != &f->delegs; l = l->next) {
 		d = container_of(l, struct nfs_deleg, by_file);
 		if (d->recalled || d->cl == cl)
 			goto none;
@@ -786,11 +785,11 @@ void state_deleg_offer(struct nfs_req *r, const open_owner4 *owner, const void *
 		goto none;
 	d->cl = cl;
 	d->file = f;
-	st_list_init(&d->recall);
+	list_init(&d->recall);
 	st_sid_new(s, cl, &d->sid);
 	st_deleg_index(s, d, true);
-	st_list_add(&cl->delegs, &d->by_client);
-	st_list_add(&f->delegs, &d->by_file);
+	list_add(&cl->delegs, &d->by_client);
+	list_add(&f->delegs, &d->by_file);
 	cl->ndelegs++;
 	s->stats.delegs++;
 	out->delegation_type = OPEN_DELEGATE_READ;
@@ -885,9 +884,9 @@ static void waiter_free(struct nfs_state *s, struct st_waiter *w)
 {
 	struct nfs_file *f = w->file;
 
-	st_list_del(&w->by_file);
-	st_list_del(&w->by_client);
-	st_list_del(&w->link);
+	list_del(&w->by_file);
+	list_del(&w->by_client);
+	list_del(&w->link);
 	w->cl->nwaiters--;
 	free(w);
 	st_file_put(s, f);
@@ -906,7 +905,7 @@ void st_lock_wait(struct nfs_state *s, struct nfs_client *cl, struct nfs_file *f
 
 	if (!cl->cbc.wanted || len > NFS4_OPAQUE_LIMIT)
 		return;
-	for (struct st_list *l = f->waiters.next; l != &f->waiters; l = l->next) {
+	for (struct list_link *l = f->waiters.next; l != &f->waiters; l = l->next) {
 		w = container_of(l, struct st_waiter, by_file);
 		if (w->cl == cl && w->len == len && !memcmp(w->owner, name, len)) {
 			w->until = st_deadline(s, keep);
@@ -923,15 +922,15 @@ void st_lock_wait(struct nfs_state *s, struct nfs_client *cl, struct nfs_file *f
 	w->len = len;
 	memcpy(w->owner, name, len);
 	w->until = st_deadline(s, keep); /* §20.11.4: the client polls too */
-	st_list_add(&f->waiters, &w->by_file);
-	st_list_add(&cl->waiters, &w->by_client);
-	st_list_add(&s->waiters, &w->link);
+	list_add(&f->waiters, &w->by_file);
+	list_add(&cl->waiters, &w->by_client);
+	list_add(&s->waiters, &w->link);
 	cl->nwaiters++;
 }
 
 void st_lock_released(struct nfs_state *s, struct nfs_file *f)
 {
-	while (!st_list_empty(&f->waiters)) {
+	while (!list_empty(&f->waiters)) {
 		struct st_waiter *w = container_of(f->waiters.next, struct st_waiter, by_file);
 		struct st_cbcall *k = cb_call_new(w->cl, OP_CB_NOTIFY_LOCK);
 
@@ -948,7 +947,7 @@ void st_lock_released(struct nfs_state *s, struct nfs_file *f)
 
 static void waiters_sweep(struct nfs_state *s, uint64_t now)
 {
-	struct st_list *l, *next;
+	struct list_link *l, *next;
 
 	for (l = s->waiters.next; l != &s->waiters; l = next) {
 		struct st_waiter *w = container_of(l, struct st_waiter, link);
@@ -961,6 +960,6 @@ static void waiters_sweep(struct nfs_state *s, uint64_t now)
 
 static void waiters_client_fini(struct nfs_state *s, struct nfs_client *cl)
 {
-	while (cl->waiters.next && !st_list_empty(&cl->waiters))
+	while (cl->waiters.next && !list_empty(&cl->waiters))
 		waiter_free(s, container_of(cl->waiters.next, struct st_waiter, by_client));
 }

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define container_of st_container_of
 
 static struct nfs_open *open_by_other(struct nfs_state *s, const char *other);
 static struct nfs_lock *lock_by_other(struct nfs_state *s, const char *other);
@@ -237,10 +236,10 @@ int state_create(struct nfs_state **out, const struct state_config *cfg)
 	s->server_owner = strdup(cfg->server_owner);
 	s->server_owner_len = (uint32_t)olen;
 	s->cfg.server_owner = s->server_owner;
-	st_list_init(&s->clients);
-	st_list_init(&s->recalls);
-	st_list_init(&s->cb_out);
-	st_list_init(&s->waiters);
+	list_init(&s->clients);
+	list_init(&s->recalls);
+	list_init(&s->cb_out);
+	list_init(&s->waiters);
 	if (!s->server_owner || ht_init(&s->clients_id, 64) || ht_init(&s->clients_name, 64) ||
 	    ht_init(&s->sessions, 64) || ht_init(&s->owners, 64) || ht_init(&s->files, 256) ||
 	    ht_init(&s->opens, 256) || ht_init(&s->lockowners, 64) || ht_init(&s->locks, 64) ||
@@ -324,7 +323,7 @@ struct name_iter {
 	struct nfs_state *s;
 	size_t bucket;
 	struct st_hnode *e;
-	struct st_list *l;
+	struct list_link *l;
 };
 
 static bool next_prev(void *arg, const void **name, uint32_t *len)
@@ -390,7 +389,7 @@ static void grace_end(struct nfs_state *s)
 	s->grace = false;
 	prev_clear(s);
 	s->prev_left = 0;
-	for (struct st_list *l = s->clients.next; l != &s->clients; l = l->next)
+	for (struct list_link *l = s->clients.next; l != &s->clients; l = l->next)
 		container_of(l, struct nfs_client, link)->may_reclaim = false;
 	/* the clients that did not come back are forgotten; a failure keeps their lines,
 	 * which only lets them try a reclaim that finds nothing */
@@ -494,7 +493,7 @@ void state_destroy(struct nfs_state *s)
 		return;
 	s->closing = true;
 	if (s->clients.next) {
-		while (!st_list_empty(&s->clients))
+		while (!list_empty(&s->clients))
 			st_client_destroy(s, container_of(s->clients.next, struct nfs_client, link));
 	}
 	ht_fini(&s->clients_id);
@@ -573,12 +572,12 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 	memcpy(cl->verf, verf, NFS4_VERIFIER_SIZE);
 	cl->princ = *p;
 	cl->v40 = v40;
-	st_list_init(&cl->sessions);
-	st_list_init(&cl->owners);
-	st_list_init(&cl->lockowners);
-	st_list_init(&cl->delegs);
-	st_list_init(&cl->waiters);
-	st_list_init(&cl->cbc.queue);
+	list_init(&cl->sessions);
+	list_init(&cl->owners);
+	list_init(&cl->lockowners);
+	list_init(&cl->delegs);
+	list_init(&cl->waiters);
+	list_init(&cl->cbc.queue);
 	/* clientid4: this run's boot time above a counter that starts at a random value;
 	 * an id never handed out twice in one run (the counter would wrap after 2^32). */
 	do {
@@ -594,7 +593,7 @@ struct nfs_client *st_client_new(struct nfs_state *s, const void *name, uint32_t
 	cl->expiry = st_deadline(s, s->cfg.lease_time);
 	ht_add(&s->clients_id, &cl->by_id, client_id_hash(s, cl->id));
 	ht_add(&s->clients_name, &cl->by_name, hash_bytes(s, 1, cl->name, len));
-	st_list_add(&s->clients, &cl->link);
+	list_add(&s->clients, &cl->link);
 	s->stats.unconfirmed++;
 	return cl;
 }
@@ -629,14 +628,14 @@ void st_client_renew(struct nfs_state *s, struct nfs_client *cl)
 
 bool st_client_has_state(const struct nfs_client *cl)
 {
-	return cl->nsessions || !st_list_empty(&cl->owners) || !st_list_empty(&cl->lockowners) ||
-	       !st_list_empty(&cl->delegs);
+	return cl->nsessions || !list_empty(&cl->owners) || !list_empty(&cl->lockowners) ||
+	       !list_empty(&cl->delegs);
 }
 
 void st_file_put(struct nfs_state *s, struct nfs_file *f)
 {
-	if (!st_list_empty(&f->opens) || !st_list_empty(&f->locks) || !st_list_empty(&f->delegs) ||
-	    !st_list_empty(&f->waiters))
+	if (!list_empty(&f->opens) || !list_empty(&f->locks) || !list_empty(&f->delegs) ||
+	    !list_empty(&f->waiters))
 		return;
 	ht_del(&s->files, &f->node);
 	free(f);
@@ -646,7 +645,7 @@ void st_file_put(struct nfs_state *s, struct nfs_file *f)
  * rather than refuse it with NFS4ERR_LOCKS_HELD; knfsd does the same). */
 static void open_drop_locks(struct nfs_state *s, struct nfs_open *o)
 {
-	while (!st_list_empty(&o->locks)) {
+	while (!list_empty(&o->locks)) {
 		struct nfs_lock *lk = container_of(o->locks.next, struct nfs_lock, by_open);
 		struct nfs_owner *lo = lk->owner;
 
@@ -669,8 +668,8 @@ void st_open_free(struct nfs_state *s, struct nfs_open *o)
 		return;
 	}
 	open_drop_locks(s, o);
-	st_list_del(&o->by_owner);
-	st_list_del(&o->by_file);
+	list_del(&o->by_owner);
+	list_del(&o->by_file);
 	s->stats.opens--;
 	free(o);
 	st_file_put(s, f);
@@ -691,8 +690,8 @@ void st_open_close40(struct nfs_state *s, struct nfs_open *o)
 
 	owner_drop_closed(s, ow);
 	open_drop_locks(s, o);
-	st_list_del(&o->by_owner);
-	st_list_del(&o->by_file);
+	list_del(&o->by_owner);
+	list_del(&o->by_file);
 	s->stats.opens--;
 	o->closed = true;
 	o->file = NULL;
@@ -714,9 +713,9 @@ struct nfs_owner *st_closed_owner(struct nfs_state *s, const stateid4 *sid)
 void st_owner_free(struct nfs_state *s, struct nfs_owner *o)
 {
 	owner_drop_closed(s, o);
-	while (!st_list_empty(&o->opens))
+	while (!list_empty(&o->opens))
 		st_open_free(s, container_of(o->opens.next, struct nfs_open, by_owner));
-	while (!st_list_empty(&o->locks))
+	while (!list_empty(&o->locks))
 		st_lock_free(s, container_of(o->locks.next, struct nfs_lock, by_owner));
 	if (o->lock) {
 		ht_del(&s->lockowners, &o->node);
@@ -725,7 +724,7 @@ void st_owner_free(struct nfs_state *s, struct nfs_owner *o)
 		ht_del(&s->owners, &o->node);
 		s->stats.owners--;
 	}
-	st_list_del(&o->link);
+	list_del(&o->link);
 	free(o->last_denied);
 	free(o->name);
 	free(o);
@@ -733,21 +732,21 @@ void st_owner_free(struct nfs_state *s, struct nfs_owner *o)
 
 bool st_owner_idle(const struct nfs_owner *o)
 {
-	return st_list_empty(&o->opens) && st_list_empty(&o->locks);
+	return list_empty(&o->opens) && list_empty(&o->locks);
 }
 
 void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
 {
 	if (cl->dead)
 		return;
-	while (!st_list_empty(&cl->sessions))
+	while (!list_empty(&cl->sessions))
 		st_session_kill(s, container_of(cl->sessions.next, struct nfs_session, link));
 	st_deleg_client_fini(s, cl);
 	st_cbchan_fini(s, cl);
 	/* lock-owners first: their stateids hang off the opens */
-	while (!st_list_empty(&cl->lockowners))
+	while (!list_empty(&cl->lockowners))
 		st_owner_free(s, container_of(cl->lockowners.next, struct nfs_owner, link));
-	while (!st_list_empty(&cl->owners))
+	while (!list_empty(&cl->owners))
 		st_owner_free(s, container_of(cl->owners.next, struct nfs_owner, link));
 	/* its record goes with it (not at a stop: that is a restart to the clients), unless
 	 * the other incarnation of the same name carries it on */
@@ -758,7 +757,7 @@ void st_client_destroy(struct nfs_state *s, struct nfs_client *cl)
 	cl->recorded = false;
 	ht_del(&s->clients_id, &cl->by_id);
 	ht_del(&s->clients_name, &cl->by_name);
-	st_list_del(&cl->link);
+	list_del(&cl->link);
 	if (cl->confirmed)
 		s->stats.clients--;
 	else
@@ -792,9 +791,9 @@ nfsstat4 st_client40(struct nfs_state *s, clientid4 id, struct nfs_client **out)
 	return NFS4_OK;
 }
 
-static void sweep_owners(struct nfs_state *s, struct st_list *owners, uint64_t now)
+static void sweep_owners(struct nfs_state *s, struct list_link *owners, uint64_t now)
 {
-	struct st_list *ol, *onext;
+	struct list_link *ol, *onext;
 
 	for (ol = owners->next; ol != owners; ol = onext) {
 		struct nfs_owner *o = container_of(ol, struct nfs_owner, link);
@@ -809,7 +808,7 @@ unsigned state_sweep(struct nfs_state *s)
 {
 	uint64_t now = st_now(s);
 	unsigned gone = 0;
-	struct st_list *l, *next;
+	struct list_link *l, *next;
 
 	state_in_grace(s); /* ends it on time */
 	st_deleg_sweep(s, now);
@@ -899,7 +898,7 @@ struct nfs_session *st_session_new(struct nfs_state *s, struct nfs_client *cl, c
 		memcpy(ses->id + 12, &r, sizeof(r));
 	} while (st_session_find(s, ses->id));
 	ht_add(&s->sessions, &ses->node, session_hash(s, ses->id));
-	st_list_add(&cl->sessions, &ses->link);
+	list_add(&cl->sessions, &ses->link);
 	cl->nsessions++;
 	s->stats.sessions++;
 	return ses;
@@ -910,7 +909,7 @@ void st_session_kill(struct nfs_state *s, struct nfs_session *ses)
 	if (ses->dead)
 		return;
 	ht_del(&s->sessions, &ses->node);
-	st_list_del(&ses->link);
+	list_del(&ses->link);
 	st_cbchan_session_gone(s, ses->cl, ses->id);
 	ses->cl->nsessions--;
 	s->stats.sessions--;
@@ -1034,8 +1033,8 @@ static struct nfs_owner *owner_alloc(struct nfs_state *s, struct nfs_client *cl,
 		memcpy(o->name, name, len);
 	o->name_len = len;
 	o->cl = cl;
-	st_list_init(&o->opens);
-	st_list_init(&o->locks);
+	list_init(&o->opens);
+	list_init(&o->locks);
 	o->last_used = st_now(s);
 	return o;
 }
@@ -1047,7 +1046,7 @@ static struct nfs_owner *owner_new(struct nfs_state *s, struct nfs_client *cl, c
 	if (!o)
 		return NULL;
 	ht_add(&s->owners, &o->node, owner_hash(s, cl->id, name, len));
-	st_list_add(&cl->owners, &o->link);
+	list_add(&cl->owners, &o->link);
 	s->stats.owners++;
 	return o;
 }
@@ -1061,7 +1060,7 @@ struct nfs_owner *st_lockowner_new(struct nfs_state *s, struct nfs_client *cl, c
 	o->lock = true;
 	o->confirmed = true; /* RFC 7530 §9.1.7: lock-owners need no confirmation */
 	ht_add(&s->lockowners, &o->node, owner_hash(s, cl->id, name, len));
-	st_list_add(&cl->lockowners, &o->link);
+	list_add(&cl->lockowners, &o->link);
 	s->stats.lockowners++;
 	return o;
 }
@@ -1095,10 +1094,10 @@ static struct nfs_file *file_get(struct nfs_state *s, const void *fh, uint32_t l
 		return NULL;
 	memcpy(f->fh, fh, len);
 	f->fh_len = len;
-	st_list_init(&f->opens);
-	st_list_init(&f->locks);
-	st_list_init(&f->delegs);
-	st_list_init(&f->waiters);
+	list_init(&f->opens);
+	list_init(&f->locks);
+	list_init(&f->delegs);
+	list_init(&f->waiters);
 	ht_add(&s->files, &f->node, file_hash(s, fh, len));
 	return f;
 }
@@ -1146,11 +1145,11 @@ static struct nfs_open *open_new(struct nfs_state *s, struct nfs_owner *ow, stru
 		return NULL;
 	o->owner = ow;
 	o->file = f;
-	st_list_init(&o->locks);
+	list_init(&o->locks);
 	st_sid_new(s, ow->cl, &o->sid);
 	ht_add(&s->opens, &o->node, open_hash(s, o->sid.other));
-	st_list_add(&ow->opens, &o->by_owner);
-	st_list_add(&f->opens, &o->by_file);
+	list_add(&ow->opens, &o->by_owner);
+	list_add(&f->opens, &o->by_file);
 	s->stats.opens++;
 	return o;
 }
@@ -1208,7 +1207,7 @@ struct nfs_file *st_file_find(struct nfs_state *s, const void *fh, uint32_t len)
 
 bool st_lockowner_holds(const struct nfs_owner *lo)
 {
-	for (const struct st_list *l = lo->locks.next; l != &lo->locks; l = l->next)
+	for (const struct list_link *l = lo->locks.next; l != &lo->locks; l = l->next)
 		if (container_of(l, struct nfs_lock, by_owner)->ranges.n)
 			return true;
 	return false;
@@ -1218,7 +1217,7 @@ struct nfs_lock *st_lock_get(struct nfs_state *s, struct nfs_owner *lo, struct n
 {
 	struct nfs_lock *lk;
 
-	for (struct st_list *l = lo->locks.next; l != &lo->locks; l = l->next) {
+	for (struct list_link *l = lo->locks.next; l != &lo->locks; l = l->next) {
 		lk = container_of(l, struct nfs_lock, by_owner);
 		if (lk->file == o->file)
 			return lk;
@@ -1234,9 +1233,9 @@ struct nfs_lock *st_lock_get(struct nfs_state *s, struct nfs_owner *lo, struct n
 	 * made it takes it from zero to one when it succeeds (zero: never handed out). */
 	lk->sid.seqid = 0;
 	ht_add(&s->locks, &lk->node, lock_hash(s, lk->sid.other));
-	st_list_add(&lo->locks, &lk->by_owner);
-	st_list_add(&o->locks, &lk->by_open);
-	st_list_add(&o->file->locks, &lk->by_file);
+	list_add(&lo->locks, &lk->by_owner);
+	list_add(&o->locks, &lk->by_open);
+	list_add(&o->file->locks, &lk->by_file);
 	s->stats.locks++;
 	return lk;
 }
@@ -1249,9 +1248,9 @@ void st_lock_free(struct nfs_state *s, struct nfs_lock *lk)
 	s->stats.ranges -= lk->ranges.n;
 	lr_clear(&lk->ranges);
 	ht_del(&s->locks, &lk->node);
-	st_list_del(&lk->by_owner);
-	st_list_del(&lk->by_open);
-	st_list_del(&lk->by_file);
+	list_del(&lk->by_owner);
+	list_del(&lk->by_open);
+	list_del(&lk->by_file);
 	s->stats.locks--;
 	/* the file stays while its open does: an open's locks go before the open */
 	free(lk);
@@ -1272,7 +1271,7 @@ const struct lr_range *st_lock_conflict(const struct nfs_file *f, const struct n
 					const void *name, uint32_t len, uint32_t type, uint64_t first,
 					uint64_t last, const struct nfs_lock **holder)
 {
-	for (const struct st_list *l = f->locks.next; l != &f->locks; l = l->next) {
+	for (const struct list_link *l = f->locks.next; l != &f->locks; l = l->next) {
 		const struct nfs_lock *lk = container_of(l, struct nfs_lock, by_file);
 		const struct nfs_owner *lo = lk->owner;
 		const struct lr_range *r;
@@ -1483,7 +1482,7 @@ static bool share_valid(uint32_t minor, uint32_t access, uint32_t deny)
 static bool share_conflict(const struct nfs_file *f, const struct nfs_open *self, uint32_t access,
 			   uint32_t deny)
 {
-	for (const struct st_list *l = f->opens.next; l != &f->opens; l = l->next) {
+	for (const struct list_link *l = f->opens.next; l != &f->opens; l = l->next) {
 		const struct nfs_open *o = container_of(l, struct nfs_open, by_file);
 
 		if (o == self)
@@ -1579,7 +1578,7 @@ nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, c
 		st = NFS4ERR_RESOURCE;
 		goto out;
 	}
-	for (struct st_list *l = ow->opens.next; l != &ow->opens; l = l->next) {
+	for (struct list_link *l = ow->opens.next; l != &ow->opens; l = l->next) {
 		struct nfs_open *x = container_of(l, struct nfs_open, by_owner);
 
 		if (x->file == f) {
@@ -1617,7 +1616,7 @@ nfsstat4 state_open(struct nfs_req *r, const open_owner4 *owner, seqid4 seqid, c
 	*rflags |= flags;
 	st = NFS4_OK;
 out:
-	if (f && st_list_empty(&f->opens))
+	if (f && list_empty(&f->opens))
 		st_file_put(s, f);
 	if (!minor) {
 		if (fresh && st != NFS4_OK) {
@@ -1629,7 +1628,7 @@ out:
 			st_owner_done(s, ow, seqid, OP_OPEN, st, st == NFS4_OK ? out : NULL, flags, fh,
 				      fh_len);
 		}
-	} else if (st_list_empty(&ow->opens)) {
+	} else if (list_empty(&ow->opens)) {
 		st_owner_free(s, ow);
 	}
 	return st;
@@ -1721,7 +1720,7 @@ static bool denied(const struct nfs_file *f, bool write)
 {
 	uint32_t want = write ? OPEN4_SHARE_DENY_WRITE : OPEN4_SHARE_DENY_READ;
 
-	for (const struct st_list *l = f->opens.next; l != &f->opens; l = l->next)
+	for (const struct list_link *l = f->opens.next; l != &f->opens; l = l->next)
 		if (container_of(l, struct nfs_open, by_file)->deny & want)
 			return true;
 	return false;

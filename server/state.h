@@ -34,6 +34,7 @@
 
 #include "callback.h"
 #include "compound.h"
+#include "list.h"
 #include "lockrange.h"
 #include "optable.h"
 #include "request.h"
@@ -243,44 +244,6 @@ nfsstat4 state_stateid_arg(struct compound *c, const stateid4 *in, stateid4 *out
 /* modules use the functions above only.                                                   */
 /* ====================================================================================== */
 
-struct st_list {
-	struct st_list *prev, *next;
-};
-
-#define st_container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
-
-static inline void st_list_init(struct st_list *l)
-{
-	l->prev = l->next = l;
-}
-
-static inline bool st_list_empty(const struct st_list *l)
-{
-	return l->next == l;
-}
-
-/* at the head */
-static inline void st_list_add(struct st_list *head, struct st_list *e)
-{
-	e->next = head->next;
-	e->prev = head;
-	head->next->prev = e;
-	head->next = e;
-}
-
-/* at the tail */
-static inline void st_list_add_tail(struct st_list *head, struct st_list *e)
-{
-	st_list_add(head->prev, e);
-}
-
-static inline void st_list_del(struct st_list *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	st_list_init(e);
-}
-
 struct st_hnode {
 	struct st_hnode *next;
 	uint64_t hash;
@@ -341,12 +304,12 @@ struct st_cbchan {
 	uint64_t last_try;             /* when the server last connected (monotonic s) */
 	struct sockaddr_storage addr;
 	uint32_t addr_len;
-	struct st_list queue;          /* struct st_cbcall waiting for the slot */
+	struct list_link queue;          /* struct st_cbcall waiting for the slot */
 };
 
 /* A callback the server sends (CB_NULL, CB_RECALL, CB_NOTIFY_LOCK). */
 struct st_cbcall {
-	struct st_list link;           /* chan queue, then s->cb_out once sent */
+	struct list_link link;           /* chan queue, then s->cb_out once sent */
 	struct nfs_client *cl;
 	struct conn *conn;             /* sent on (a reference) */
 	uint32_t xid;
@@ -363,8 +326,8 @@ struct st_cbcall {
 /* A client waiting for a lock it was DENIED with a blocking type (RFC 8881 §9.6, §20.11):
  * told with CB_NOTIFY_LOCK when locks on the file are released, forgotten after a lease. */
 struct st_waiter {
-	struct st_list by_file, by_client;
-	struct st_list link;           /* s->waiters */
+	struct list_link by_file, by_client;
+	struct list_link link;           /* s->waiters */
 	struct nfs_client *cl;
 	struct nfs_file *file;
 	uint64_t until;
@@ -377,8 +340,8 @@ struct st_waiter {
  * another client writes, changes or removes the file. */
 struct nfs_deleg {
 	struct st_hnode node;          /* s->delegs, key: stateid other */
-	struct st_list by_client, by_file;
-	struct st_list recall;         /* s->recalls while recalled, not yet revoked */
+	struct list_link by_client, by_file;
+	struct list_link recall;         /* s->recalls while recalled, not yet revoked */
 	struct nfs_client *cl;
 	struct nfs_file *file;         /* NULL once revoked */
 	stateid4 sid;
@@ -390,13 +353,13 @@ struct nfs_deleg {
 struct nfs_client {
 	struct st_hnode by_id;         /* s->clients_id, key: clientid */
 	struct st_hnode by_name;       /* s->clients_name, key: owner string */
-	struct st_list link;           /* s->clients */
-	struct st_list sessions;       /* its live sessions */
-	struct st_list owners;         /* its open-owners */
-	struct st_list lockowners;
-	struct st_list delegs;         /* its delegations (revoked ones too, until freed) */
+	struct list_link link;           /* s->clients */
+	struct list_link sessions;       /* its live sessions */
+	struct list_link owners;         /* its open-owners */
+	struct list_link lockowners;
+	struct list_link delegs;         /* its delegations (revoked ones too, until freed) */
 	unsigned ndelegs, nrevoked;
-	struct st_list waiters;        /* its st_waiters */
+	struct list_link waiters;        /* its st_waiters */
 	unsigned nwaiters;
 	struct st_cbchan cbc;          /* 4.1 backchannel */
 	unsigned nranges;              /* locked byte ranges it holds */
@@ -436,7 +399,7 @@ struct nfs_slot {
 
 struct nfs_session {
 	struct st_hnode node;          /* s->sessions, key: session id */
-	struct st_list link;           /* client's sessions (while not dead) */
+	struct list_link link;           /* client's sessions (while not dead) */
 	char id[NFS4_SESSIONID_SIZE];
 	struct nfs_client *cl;
 	uint32_t maxreq, maxresp, maxresp_cached, maxops, nslots;
@@ -447,8 +410,8 @@ struct nfs_session {
 
 struct nfs_owner {
 	struct st_hnode node;          /* s->owners, key: clientid + owner */
-	struct st_list link;           /* client's owners */
-	struct st_list opens;          /* its opens */
+	struct list_link link;           /* client's owners */
+	struct list_link opens;          /* its opens */
 	struct nfs_client *cl;
 	uint8_t *name;
 	uint32_t name_len;
@@ -473,7 +436,7 @@ struct nfs_owner {
 	 * sits in s->lockowners and cl->lockowners, its lock stateids in locks ("opens" stays
 	 * empty) and the LOCK4denied of its last LOCK, if DENIED, in last_denied. */
 	bool lock;
-	struct st_list locks;
+	struct list_link locks;
 	struct st_denied *last_denied;
 };
 
@@ -488,10 +451,10 @@ struct st_denied {
 
 struct nfs_file {
 	struct st_hnode node;          /* s->files, key: file handle */
-	struct st_list opens;
-	struct st_list locks;          /* lock stateids of the file */
-	struct st_list delegs;         /* delegations of the file (not revoked ones) */
-	struct st_list waiters;        /* st_waiter: clients waiting for a lock on it */
+	struct list_link opens;
+	struct list_link locks;          /* lock stateids of the file */
+	struct list_link delegs;         /* delegations of the file (not revoked ones) */
+	struct list_link waiters;        /* st_waiter: clients waiting for a lock on it */
 	uint64_t no_deleg_until;       /* after a recall: none handed out before then */
 	uint32_t fh_len;
 	uint8_t fh[NFS4_FHSIZE];
@@ -499,22 +462,22 @@ struct nfs_file {
 
 struct nfs_open {
 	struct st_hnode node;          /* s->opens, key: stateid other */
-	struct st_list by_owner, by_file;
+	struct list_link by_owner, by_file;
 	struct nfs_owner *owner;
 	struct nfs_file *file;
 	stateid4 sid;                  /* current seqid and other */
 	uint32_t access, deny;         /* OPEN4_SHARE_ACCESS_*, OPEN4_SHARE_DENY_* */
 	bool closed;                   /* nfs_owner.closed: no longer an open, not found */
-	struct st_list locks;          /* lock stateids made from this open */
+	struct list_link locks;          /* lock stateids made from this open */
 };
 
 /* A lock stateid: one lock-owner's byte-range locks on one file (RFC 8881 §8.2.1, §9.1.4),
  * made from one of the lock-owner's client's opens of the file and gone with it. */
 struct nfs_lock {
 	struct st_hnode node;          /* s->locks, key: stateid other */
-	struct st_list by_owner;       /* the lock-owner's */
-	struct st_list by_open;
-	struct st_list by_file;
+	struct list_link by_owner;       /* the lock-owner's */
+	struct list_link by_open;
+	struct list_link by_file;
 	struct nfs_owner *owner;       /* a lock-owner */
 	struct nfs_open *open;
 	struct nfs_file *file;
@@ -536,15 +499,15 @@ struct nfs_state {
 	uint32_t next_client, next_session;
 	struct st_htab clients_id, clients_name, sessions, owners, files, opens, lockowners, locks,
 		delegs;
-	struct st_list recalls;        /* recalled delegations, oldest first */
-	struct st_list cb_out;         /* callbacks sent, waiting for their reply */
-	struct st_list waiters;        /* every st_waiter */
+	struct list_link recalls;        /* recalled delegations, oldest first */
+	struct list_link cb_out;         /* callbacks sent, waiting for their reply */
+	struct list_link waiters;        /* every st_waiter */
 	/* opens the 4.0 callback connections (server.c; NULL: none, e.g. unit tests) */
 	int (*cb_connect)(void *arg, const struct sockaddr *sa, unsigned int salen, struct conn **out);
 	void *cb_arg;
 	uint32_t cb_xid;
 	unsigned ndelegs;
-	struct st_list clients;
+	struct list_link clients;
 	struct state_stats stats;
 	/* client records and grace (clientrec.h) */
 	struct clientrec *rec;

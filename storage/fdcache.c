@@ -12,14 +12,11 @@
 #include <unistd.h>
 
 #include "hash.h"
-
-struct fdc_link {
-	struct fdc_link *prev, *next;
-};
+#include "list.h"
 
 struct fdc_ref {
 	struct fdc_ref *hnext; /* bucket chain; reused as the "to close" list once unlinked */
-	struct fdc_link lru;   /* head side is most recently used */
+	struct list_link lru;   /* head side is most recently used */
 	uint64_t hash;
 	unsigned int refs;  /* pins held by callers; the table's own hold is `linked` */
 	unsigned int shard;
@@ -34,7 +31,7 @@ struct fdc_shard {
 	alignas(64) pthread_mutex_t lock;
 	struct fdc_ref **buckets;
 	size_t mask; /* nbuckets - 1, nbuckets a power of two */
-	struct fdc_link lru;
+	struct list_link lru;
 	size_t count;
 	size_t cap;
 	uint64_t hits, misses, inserts, evictions, invalidations, detached;
@@ -47,22 +44,7 @@ struct fdc {
 	void *close_arg;
 };
 
-#define REF_OF(l) ((struct fdc_ref *)((char *)(l) - offsetof(struct fdc_ref, lru)))
-
-static void lru_del(struct fdc_link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->prev = l->next = l;
-}
-
-static void lru_push_front(struct fdc_link *head, struct fdc_link *l)
-{
-	l->next = head->next;
-	l->prev = head;
-	head->next->prev = l;
-	head->next = l;
-}
+#define REF_OF(l) container_of(l, struct fdc_ref, lru)
 
 static void fdc_close(struct fdc *c, int fd)
 {
@@ -101,7 +83,7 @@ static bool fdc_unlink(struct fdc_shard *s, struct fdc_ref *e)
 	assert(*pp == e);
 	*pp = e->hnext;
 	e->hnext = NULL;
-	lru_del(&e->lru);
+	list_del(&e->lru);
 	e->linked = false;
 	s->count--;
 	if (e->refs)
@@ -146,7 +128,7 @@ int fdc_create(struct fdc **out, const struct fdc_config *cfg)
 		if (!s->buckets)
 			goto out_shards;
 		s->mask = nb - 1;
-		s->lru.prev = s->lru.next = &s->lru;
+		list_init(&s->lru);
 		pthread_mutex_init(&s->lock, NULL);
 	}
 	*out = c;
@@ -172,11 +154,11 @@ void fdc_destroy(struct fdc *c)
 
 		/* Detached-but-pinned entries would be leaked fds: a caller bug. */
 		assert(s->detached == 0);
-		while (s->lru.next != &s->lru) {
+		while (!list_empty(&s->lru)) {
 			struct fdc_ref *e = REF_OF(s->lru.next);
 
 			assert(e->refs == 0);
-			lru_del(&e->lru);
+			list_del(&e->lru);
 			fdc_close(c, e->fd);
 			free(e);
 		}
@@ -208,8 +190,8 @@ int fdc_get(struct fdc *c, const void *key, size_t keylen, struct fdc_ref **out)
 	e = *fdc_slot(s, h, key, keylen);
 	if (e) {
 		e->refs++;
-		lru_del(&e->lru);
-		lru_push_front(&s->lru, &e->lru);
+		list_del(&e->lru);
+		list_add(&s->lru, &e->lru);
 		s->hits++;
 	} else {
 		s->misses++;
@@ -246,7 +228,7 @@ int fdc_insert(struct fdc *c, const void *key, size_t keylen, int fd, struct fdc
 	e->fd = fd;
 	e->keylen = keylen;
 	memcpy(e->key, key, keylen);
-	e->lru.prev = e->lru.next = &e->lru;
+	list_init(&e->lru);
 	e->refs = out ? 1 : 0;
 
 	pthread_mutex_lock(&s->lock);
@@ -257,8 +239,8 @@ int fdc_insert(struct fdc *c, const void *key, size_t keylen, int fd, struct fdc
 			old->refs++;
 			*out = old;
 		}
-		lru_del(&old->lru);
-		lru_push_front(&s->lru, &old->lru);
+		list_del(&old->lru);
+		list_add(&s->lru, &old->lru);
 		pthread_mutex_unlock(&s->lock);
 		fdc_close(c, fd);
 		free(e);
@@ -288,7 +270,7 @@ int fdc_insert(struct fdc *c, const void *key, size_t keylen, int fd, struct fdc
 	}
 	e->hnext = s->buckets[h & s->mask];
 	s->buckets[h & s->mask] = e;
-	lru_push_front(&s->lru, &e->lru);
+	list_add(&s->lru, &e->lru);
 	e->linked = true;
 	s->count++;
 	s->inserts++;

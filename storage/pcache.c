@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "list.h"
 
 #define PC_SHARDS_MAX 16u
 #define PC_FSHARDS 16u
@@ -27,12 +28,8 @@
 enum pg_state { PG_FILLING, PG_VALID };
 enum pg_where { PG_NONE, PG_PROB, PG_PROT };
 
-struct pc_list {
-	struct pc_list *prev, *next;
-};
-
 struct pc_page {
-	struct pc_list link; /* in prob or prot; the head's next is the newest */
+	struct list_link link; /* in prob or prot; the head's next is the newest */
 	struct pc_page *hnext;
 	struct pc_file *file;
 	uint64_t idx;
@@ -84,7 +81,7 @@ struct pc_shard {
 	pthread_mutex_t mu;
 	struct pc_page **ht;
 	size_t nbuckets; /* power of two */
-	struct pc_list prob, prot;
+	struct list_link prob, prot;
 	size_t nprob, nprot, npages, cap, prot_cap, over;
 	uint64_t clock;
 	/* ghosts: a FIFO ring of remembered (file, index, tick) with a chained index */
@@ -110,29 +107,9 @@ struct pcache {
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static void list_init(struct pc_list *l)
+static struct pc_page *pg_of(struct list_link *l)
 {
-	l->prev = l->next = l;
-}
-
-static void list_add(struct pc_list *head, struct pc_list *e)
-{
-	e->next = head->next;
-	e->prev = head;
-	head->next->prev = e;
-	head->next = e;
-}
-
-static void list_del(struct pc_list *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	list_init(e);
-}
-
-static struct pc_page *pg_of(struct pc_list *l)
-{
-	return (struct pc_page *)(void *)((char *)l - offsetof(struct pc_page, link));
+	return container_of(l, struct pc_page, link);
 }
 
 static uint64_t page_hash(const struct pc_file *f, uint64_t idx)
@@ -628,7 +605,7 @@ static void page_detach(struct pc_shard *s, struct pc_page *pg)
  * reused; its file reference is returned through *fput. */
 static struct pc_page *evict_one(struct pc_shard *s, bool prob_only, struct pc_file **fput)
 {
-	struct pc_list *heads[2] = {&s->prob, &s->prot};
+	struct list_link *heads[2] = {&s->prob, &s->prot};
 	struct pc_page *tail = s->nprot ? pg_of(s->prot.prev) : NULL;
 
 	/* a protected page of a file that changed since (a rewritten checkpoint) will never be
@@ -642,7 +619,7 @@ static struct pc_page *evict_one(struct pc_shard *s, bool prob_only, struct pc_f
 		return tail;
 	}
 	for (int k = 0; k < (prob_only ? 1 : 2); k++) {
-		for (struct pc_list *l = heads[k]->prev; l != heads[k]; l = l->prev) {
+		for (struct list_link *l = heads[k]->prev; l != heads[k]; l = l->prev) {
 			struct pc_page *pg = pg_of(l);
 
 			if (pg->refs || pg->state != PG_VALID)
