@@ -588,17 +588,6 @@ static nfsstat4 read_io(struct opx *x)
 	uint64_t size;
 	int ret;
 
-	if (!rc->pf) {
-		rc->pf = pcache_file_get(x->srv->pcache, x->obj.fh, x->obj.fh_len);
-		if (!rc->pf)
-			return NFS4ERR_DELAY;
-		rc->cr.pc = x->srv->pcache;
-		if (compound_on_release(x->c, read_release, rc) < 0) {
-			pcache_file_put(x->srv->pcache, rc->pf);
-			rc->pf = NULL;
-			return NFS4ERR_SERVERFAULT;
-		}
-	}
 	if (pcache_file_stamp(rc->pf, &stamp)) {
 		size = stamp.size;
 	} else if (rc->statted) {
@@ -690,6 +679,19 @@ static nfsstat4 read_resolved(struct opx *x)
 
 	if (!x->obj.exp || x->obj.is_root)
 		return NFS4ERR_ISDIR;
+	/* The file's cache entry exists before any statx of this READ goes out, so that statx
+	 * stamps it under the generation protocol (object.c stat_done): a file first met here
+	 * would otherwise keep pages of an unstamped generation, which the next OPEN's check
+	 * throws away (every small file missed again on its second epoch). */
+	rc->pf = pcache_file_get(x->srv->pcache, x->obj.fh, x->obj.fh_len);
+	if (!rc->pf)
+		return NFS4ERR_DELAY;
+	rc->cr.pc = x->srv->pcache;
+	if (compound_on_release(x->c, read_release, rc) < 0) {
+		pcache_file_put(x->srv->pcache, rc->pf);
+		rc->pf = NULL;
+		return NFS4ERR_SERVERFAULT;
+	}
 	fd = obj_fd_cached(x->srv, x->obj.fh, x->obj.fh_len, 'D', &ref);
 	if (fd >= 0) {
 		obj_pin_until_done(x->c, x->srv, ref);

@@ -10,6 +10,8 @@
 # free loopback port, and checks that
 #   - nfs-ls (plain, of a subdirectory, and -R) shows every name with its type and size,
 #   - nfs-cat reads every regular file (and one through a symlink) byte for byte (sha256),
+#   - every file read again (new clients: OPEN, READ, CLOSE) comes from sluice's page cache
+#     (its counters: hits, no misses),
 #   - a missing name is an error, and sluiced is still up after all of it,
 #   - SIGTERM stops sluiced within a few seconds with exit status 0.
 #
@@ -168,6 +170,27 @@ while IFS= read -r -d '' f; do
 done < <(cd "$exp" && find . -type f -print0 | LC_ALL=C sort -z)
 cat_check link-file size-4097
 cat_check link-dir/inner.bin dir/inner.bin
+
+# --- a second epoch: every file again, from sluice's page cache -------------------------------
+# Each nfs-cat is a new client: OPEN (which checks the file against the disk), READ, CLOSE.
+# A file first read by the pass above must now be served from the cache: no demand read goes
+# to the disk (sluice's own counters, STATE_DIR/stats on SIGUSR1). This caught pages kept
+# under a generation that the next OPEN's check threw away.
+stat_snap() { # stat_snap NAME -> the counter's value now
+    rm -f "$work/state/stats"
+    kill -USR1 "$pid"
+    for _ in $(seq 1 50); do [ -s "$work/state/stats" ] && break; sleep 0.1; done
+    awk -v k="$1" '$1 == k { print $2 }' "$work/state/stats"
+}
+hits0=$(stat_snap sluice_cache_hits_total); miss0=$(stat_snap sluice_cache_misses_total)
+bad=0
+while IFS= read -r -d '' f; do
+    timeout 60 nfs-cat "$base//${f#./}$q" 2>/dev/null | cmp -s - "$exp/$f" || bad=$((bad + 1))
+done < <(cd "$exp" && find . -type f -print0 | LC_ALL=C sort -z)
+hits1=$(stat_snap sluice_cache_hits_total); miss1=$(stat_snap sluice_cache_misses_total)
+check "second epoch: every file read again byte for byte ($bad differ)" test "$bad" -eq 0
+check "second epoch from the cache: $((hits1 - hits0)) page hits, $((miss1 - miss0)) misses" \
+    test -n "$hits1" -a -n "$miss1" -a "$((hits1 - hits0))" -ge 80 -a "$miss1" = "$miss0"
 
 rc=0
 timeout 60 nfs-cat "$base//no-such-file$q" > /dev/null 2> "$work/cat.err" || rc=$?
