@@ -66,6 +66,7 @@ struct stor {
 	bool reaping;
 	struct stor_list backlog;
 	struct stor_list to_pool;
+	unsigned int to_pool_n; /* requests in to_pool */
 	struct stor_list local_done;
 	struct stor_pool pool;
 	struct stor_stats stats;
@@ -724,6 +725,7 @@ void stor_submit(struct stor *st, struct stor_req *r)
 	if (!st->native[r->op] || r->cred) {
 		st->stats.offloaded++;
 		list_push(&st->to_pool, r);
+		st->to_pool_n++;
 		return;
 	}
 	/* Behind anything already waiting: requests enter the ring in submission order. */
@@ -743,7 +745,14 @@ int stor_flush(struct stor *st)
 	if (!list_empty(&st->to_pool)) {
 		pthread_mutex_lock(&st->pool.lock);
 		list_splice(&st->pool.work, &st->to_pool);
-		pthread_cond_broadcast(&st->pool.cond);
+		/* wake as many workers as there are new requests, not all of them: a broadcast
+		 * for one request woke every worker to find nothing (a futex storm per GETATTR) */
+		if (st->to_pool_n >= st->pool.nthreads)
+			pthread_cond_broadcast(&st->pool.cond);
+		else
+			for (unsigned int i = 0; i < st->to_pool_n; i++)
+				pthread_cond_signal(&st->pool.cond);
+		st->to_pool_n = 0;
 		pthread_mutex_unlock(&st->pool.lock);
 	}
 	/* Local completions have nobody else to wake the loop. */
