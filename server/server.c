@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cacheio.h"
@@ -48,6 +49,34 @@ static size_t count_nodes(const struct pseudo_node *n)
 	for (size_t i = 0; i < n->nchildren; i++)
 		k += count_nodes(n->children[i]);
 	return k;
+}
+
+/*
+ * File systems whose getattr of an in-memory inode is a plain read of it (no device, no
+ * network, no daemon): statx of an object's fd (which pins the inode) may run inline on the
+ * loop thread, a microsecond instead of a round trip through an io_uring worker. Network and
+ * FUSE file systems stay asynchronous (their getattr may ask a server). A different file
+ * system mounted inside the export is not seen here: its objects resolve only while their
+ * fds are cached (handles are opened through the export root's mount).
+ */
+static bool fs_stat_is_local(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	switch ((unsigned long)sf.f_type) {
+	case 0xEF53:     /* ext2/3/4 */
+	case 0x58465342: /* xfs */
+	case 0x9123683E: /* btrfs */
+	case 0x01021994: /* tmpfs */
+	case 0x794c7630: /* overlayfs (container images) */
+	case 0xF2F52010: /* f2fs */
+	case 0x2fc12fc1: /* zfs */
+		return true;
+	default:
+		return false;
+	}
 }
 
 static int export_open(struct server *srv, struct export_rt *e, const struct config_export *ce)
@@ -95,6 +124,7 @@ static int export_open(struct server *srv, struct export_rt *e, const struct con
 	}
 	if (fstat(e->root_fd, &st) == 0)
 		e->root_ino = st.st_ino;
+	e->stat_inline = fs_stat_is_local(e->root_fd);
 	e->node = pseudo_lookup_path(config_pseudo_root(srv->cfg), ce->pseudo);
 	log_info("export %s: id %u at %s, %s", ce->path, ce->id, ce->pseudo,
 		 config_access_name(ce->access));
@@ -121,13 +151,36 @@ const struct statvfs *server_export_vfs(struct export_rt *e)
 	return &e->vfs;
 }
 
-/* Many clients, each with cached fds: use every fd the system lets us have. */
+/* The fd limit a privileged server asks for: what systemd gives services as their hard limit. */
+#define SERVER_NOFILE_WANT ((rlim_t)1 << 19)
+
+/*
+ * Many clients and datasets of many files, each file with cached fds (an O_PATH fd and the
+ * page cache's data fd): use every fd we can have. Where the hard limit is low (20,000 in some
+ * containers and shells) and we may raise it (root, CAP_SYS_RESOURCE), it goes up to 2^19 or
+ * fs.nr_open, whichever is less: with 20,000 the fd cache would hold ~4,700 files' fds and a
+ * second pass over a 20,000-file folder would open every file again.
+ */
 static size_t raise_fd_limit(void)
 {
 	struct rlimit rl;
+	rlim_t want = SERVER_NOFILE_WANT;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	unsigned long long nr_open;
 
+	if (f) {
+		if (fscanf(f, "%llu", &nr_open) == 1 && nr_open < want)
+			want = (rlim_t)nr_open;
+		fclose(f);
+	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 1024;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		struct rlimit up = {want, want};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -191,12 +244,15 @@ int server_create(struct server **out, const struct config *cfg)
 	state_register_ops(&srv->ops);
 
 	nofile = raise_fd_limit();
+	/* half the fds for the cache (the rest: connections, opens in flight); 2^17 fds hold
+	 * 65,536 files' O_PATH and data fds, the kernel's struct file (~256 bytes) each */
 	fc.capacity = nofile > 2048 ? (nofile - 1024) / 2 : 256;
-	if (fc.capacity > 65536)
-		fc.capacity = 65536;
+	if (fc.capacity > 131072)
+		fc.capacity = 131072;
 	ret = fdc_create(&srv->fdc, &fc);
 	if (ret < 0)
 		goto fail;
+	log_info("fd cache: %zu fds (RLIMIT_NOFILE %zu)", fc.capacity, nofile);
 	srv->pcache = pcache_new(cfg->cache_size);
 	if (!srv->pcache) {
 		ret = -ENOMEM;
