@@ -619,9 +619,10 @@ static nfsstat4 read_opened(struct opx *x)
 	struct read_ctx *rc = x->priv;
 	int fd = x->sr.res;
 
-	if (fd == -EINVAL && rc->direct) {
+	if ((fd == -EINVAL || fd == -EBADMSG) && rc->direct) {
 		/* the filesystem refuses O_DIRECT (tmpfs of older kernels, some FUSE): the cache
-		 * reads through its page cache instead */
+		 * reads through its page cache instead (fh_resolve reports open_by_handle_at's
+		 * EINVAL as a bad handle; this handle resolved a moment ago) */
 		rc->direct = false;
 		return read_checked(x);
 	}
@@ -666,6 +667,21 @@ static nfsstat4 read_checked(struct opx *x)
 	if (rc->fd >= 0)
 		return read_io(x);
 	/* only regular files are opened for reading: no device or fifo is ever opened */
+	if (x->obj.exp->meta_inline) {
+		/* the resolved O_PATH fd pins the inode: opening it again through /proc is a
+		 * permission check and a struct file, no disk, so no trip to the offload pool
+		 * (falls back to the handle where /proc is not mounted) */
+		char path[32];
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", x->obj.fd);
+		fd = open(path, (rc->direct ? O_RDONLY | O_DIRECT : O_RDONLY) | O_CLOEXEC |
+					 O_NOCTTY);
+		if (fd >= 0 || errno != ENOENT) {
+			x->sr.res = fd >= 0 ? fd : -errno;
+			return read_opened(x);
+		}
+	}
 	stor_prep_open_by_handle(&x->sr, x->obj.exp->root_fd, &x->obj.kh,
 				 rc->direct ? O_RDONLY | O_DIRECT : O_RDONLY);
 	return opx_submit(x, read_opened);

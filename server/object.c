@@ -236,7 +236,7 @@ nfsstat4 opx_stat(struct opx *x, opx_step next)
 	x->cache_file = x->srv->pcache ? pcache_file_find(x->srv->pcache, x->obj.fh,
 							    x->obj.fh_len) : NULL;
 	x->cache_gen = x->cache_file ? pcache_file_gen(x->cache_file) : 0;
-	if (x->obj.exp->stat_inline) {
+	if (x->obj.exp->meta_inline) {
 		/* the fd pins the inode in memory: nothing to wait for (server.c fs_stat_is_local) */
 		x->sr.res = statx(x->obj.fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
 				  STATX_BASIC_STATS | STATX_BTIME, &x->stx) < 0 ? -errno : 0;

@@ -124,7 +124,7 @@ static int export_open(struct server *srv, struct export_rt *e, const struct con
 	}
 	if (fstat(e->root_fd, &st) == 0)
 		e->root_ino = st.st_ino;
-	e->stat_inline = fs_stat_is_local(e->root_fd);
+	e->meta_inline = fs_stat_is_local(e->root_fd);
 	e->node = pseudo_lookup_path(config_pseudo_root(srv->cfg), ce->pseudo);
 	log_info("export %s: id %u at %s, %s", ce->path, ce->id, ce->pseudo,
 		 config_access_name(ce->access));

@@ -44,9 +44,10 @@ struct export_rt {
 	uint8_t root_fh[FH_MAX_SIZE];   /* its persistent handle */
 	uint32_t root_fh_len;
 	uint64_t root_ino;
-	/* a local disk file system (export_open): statx of an object's open fd reads the inode
-	 * the fd pins in memory and never waits for a device, so it runs on the loop thread */
-	bool stat_inline;
+	/* a local disk file system (export_open): statx of an object's open fd, and opening it
+	 * again through /proc/self/fd, work on the inode the fd pins in memory and never wait
+	 * for a device, so they run on the loop thread */
+	bool meta_inline;
 	char real_path[4096];           /* the root as the kernel names it (symlinks resolved) */
 	/* statvfs for space_* and files_*, refreshed when older than a second */
 	struct statvfs vfs;
