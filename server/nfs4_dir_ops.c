@@ -275,6 +275,7 @@ static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, 
 		/* after the statx the inode is in memory: name_to_handle_at does not wait */
 		src.fh = fh;
 		src.fh_len = (uint32_t)fhlen;
+		obj_warm_note(x->srv, fh, (uint32_t)fhlen); /* the GETATTR that follows: inline */
 	}
 	e->attrs.attrmask.bitmap4_val = words;
 	n = attr_encode(&src, req, &e->attrs, rd->abuf, RD_ATTR_SCRATCH);

@@ -8,14 +8,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attr.h"
 #include "errmap.h"
 #include "fdcache.h"
+#include "hash.h"
 #include "idmap.h"
 #include "log.h"
 #include "pcache.h"
@@ -403,6 +406,55 @@ static nfsstat4 resolve_opened(struct opx *x)
 	return x->then(x);
 }
 
+#define OBJ_WARM_SLOTS ((size_t)1 << 17)
+
+struct obj_warm {
+	_Atomic uint64_t slot[OBJ_WARM_SLOTS]; /* hash of the handle, or 0 */
+	_Atomic uint32_t when[OBJ_WARM_SLOTS];  /* monotonic seconds when noted */
+};
+
+static uint32_t warm_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+int obj_warm_create(struct server *srv)
+{
+	srv->warm = calloc(1, sizeof(*srv->warm));
+	return srv->warm ? 0 : -ENOMEM;
+}
+
+void obj_warm_free(struct server *srv)
+{
+	free(srv->warm);
+	srv->warm = NULL;
+}
+
+void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len)
+{
+	uint64_t h = hash_bytes(fh, len) | 1;
+	size_t i = (size_t)(h >> 20) & (OBJ_WARM_SLOTS - 1);
+
+	if (!srv->warm)
+		return;
+	atomic_store_explicit(&srv->warm->slot[i], h, memory_order_relaxed);
+	atomic_store_explicit(&srv->warm->when[i], warm_now(), memory_order_relaxed);
+}
+
+static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len)
+{
+	uint64_t h = hash_bytes(fh, len) | 1;
+	size_t i = (size_t)(h >> 20) & (OBJ_WARM_SLOTS - 1);
+
+	return srv->warm &&
+	       atomic_load_explicit(&srv->warm->slot[i], memory_order_relaxed) == h &&
+	       warm_now() - atomic_load_explicit(&srv->warm->when[i], memory_order_relaxed) <=
+		       OBJ_WARM_SECS;
+}
+
 /* Resolve the handle in fhb into o (x->obj or another object of the op). */
 static nfsstat4 resolve_into(struct opx *x, const struct compound_fh *fhb, struct nfs_obj *o,
 			     opx_step next)
@@ -455,6 +507,11 @@ static nfsstat4 resolve_into(struct opx *x, const struct compound_fh *fhb, struc
 	}
 	x->then = next;
 	x->resolving = o;
+	if (o->exp->meta_inline && obj_warm(x->srv, fh, o->fh_len)) {
+		/* listed a moment ago: its inode is in memory, the open does not wait */
+		x->sr.res = fh_resolve(o->exp->root_fd, &o->kh, O_PATH);
+		return resolve_opened(x);
+	}
 	stor_prep_open_by_handle(&x->sr, o->exp->root_fd, &o->kh, O_PATH);
 	return opx_submit(x, resolve_opened);
 }

@@ -184,6 +184,19 @@ nfsstat4 opx_data_buf(struct opx *x, size_t n, void **out);
  * its blocks alive). */
 void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len);
 
+/*
+ * Handles whose inodes were in memory a moment ago (READDIR just encoded them after a statx).
+ * Resolving such a handle on a local file system opens it inline instead of through the
+ * offload pool: `ls -l` of a large directory is a READDIR and then a GETATTR by handle per
+ * entry, and each of those was a thread hop (100,000 in the guest bench). A handle not noted,
+ * or noted more than OBJ_WARM_SECS ago, goes through the pool, where a disk read cannot stall
+ * the loop. The table is direct-mapped and forgets by overwriting.
+ */
+#define OBJ_WARM_SECS 30
+int obj_warm_create(struct server *srv);
+void obj_warm_free(struct server *srv);
+void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len);
+
 /* The change attribute of a directory now, for change_info4 after a change (the fd's inode
  * is in memory: statx does not wait for the disk). 0 when it cannot be read. */
 uint64_t obj_change_now(int fd);

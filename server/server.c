@@ -253,6 +253,9 @@ int server_create(struct server **out, const struct config *cfg)
 	if (ret < 0)
 		goto fail;
 	log_info("fd cache: %zu fds (RLIMIT_NOFILE %zu)", fc.capacity, nofile);
+	ret = obj_warm_create(srv);
+	if (ret < 0)
+		goto fail;
 	srv->pcache = pcache_new(cfg->cache_size);
 	if (!srv->pcache) {
 		ret = -ENOMEM;
@@ -321,6 +324,7 @@ void server_destroy(struct server *srv)
 	if (srv->fdc)
 		fdc_destroy(srv->fdc);
 	pcache_free(srv->pcache);
+	obj_warm_free(srv);
 	for (size_t i = 0; srv->exports && i < srv->nexports; i++)
 		if (srv->exports[i].root_fd >= 0)
 			close(srv->exports[i].root_fd);

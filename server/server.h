@@ -64,6 +64,7 @@ struct server {
 	struct compound_config ccfg;
 	struct fdc *fdc;               /* O_PATH and read fds by handle, shared by loops */
 	struct pcache *pcache;         /* file data, shared by loops (storage/pcache.h) */
+	struct obj_warm *warm;         /* handles whose inodes were just in memory (object.c) */
 	uint64_t prefetch_max;         /* read-ahead budget, in cache pages */
 	struct nfs_state *state;
 	struct idmap *idmap;           /* owner names; NULL when owner_domain is empty */
