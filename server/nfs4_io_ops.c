@@ -57,10 +57,9 @@ static nfsstat4 open_finish(struct opx *x)
 	struct open_ctx *oc = x->priv;
 	uint32_t access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
 
-	/* what the disk says now decides whether cached pages of the file still hold: the
-	 * close-to-open point of a client (its OPEN) sees other programs' changes */
-	if (!oc->created && x->obj.exp)
-		obj_cache_validate(x->srv, oc->fh, oc->fh_len, &x->stx, 0);
+	/* What the disk says now decides whether cached pages of the file still hold: the
+	 * close-to-open point of a client (its OPEN) sees other programs' changes. An OPEN by
+	 * handle checked them when its statx came back (opx_stat); one by name, in open_named. */
 	/* RFC 8881 §18.16.3: OPEN is for regular files. */
 	if (S_ISDIR(x->stx.stx_mode))
 		return NFS4ERR_ISDIR;
@@ -191,6 +190,7 @@ static nfsstat4 open_named(struct opx *x)
 		return nfs_errno_to_status(ret);
 	}
 	oc->fh_len = (uint32_t)len;
+	obj_cache_validate(x->srv, oc->fh, oc->fh_len, &x->stx, 0);
 	/* the cache's fd from here on (it may have had one for this handle already) */
 	fd = obj_fd_insert(x->c, x->srv, oc->fh, oc->fh_len, 'p', fd);
 	if (fd < 0)
@@ -671,11 +671,10 @@ static nfsstat4 read_checked(struct opx *x)
 		/* the resolved O_PATH fd pins the inode: opening it again through /proc is a
 		 * permission check and a struct file, no disk, so no trip to the offload pool
 		 * (falls back to the handle where /proc is not mounted) */
-		char path[32];
+		char path[STOR_FD_PATH_MAX];
 		int fd;
 
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", x->obj.fd);
-		fd = open(path, (rc->direct ? O_RDONLY | O_DIRECT : O_RDONLY) | O_CLOEXEC |
+		fd = open(stor_fd_path(path, x->obj.fd), (rc->direct ? O_RDONLY | O_DIRECT : O_RDONLY) | O_CLOEXEC |
 					 O_NOCTTY);
 		if (fd >= 0 || errno != ENOENT) {
 			x->sr.res = fd >= 0 ? fd : -errno;

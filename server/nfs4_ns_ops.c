@@ -597,7 +597,7 @@ struct two_ctx {
 	const char *oldname, *newname;
 	int *victim;           /* RENAME: what newname named before, if anything */
 	opx_step statted;      /* the op's step once both objects are statted */
-	char proc[32];         /* LINK: /proc/self/fd/N of the source */
+	char proc[STOR_FD_PATH_MAX]; /* LINK: /proc/self/fd/N of the source */
 };
 
 /* Let go of the cached fds of an object whose last name just went away (REMOVE, or a RENAME
@@ -781,8 +781,7 @@ static nfsstat4 link_statted(struct opx *x)
 	 * does not have; the /proc name of the O_PATH fd reaches the same inode (symlinks
 	 * included: the magic link is not followed further) with the checks a local link(2)
 	 * gets, protected_hardlinks among them. */
-	snprintf(tc->proc, sizeof(tc->proc), "/proc/self/fd/%d", tc->src.fd);
-	stor_prep_linkat(&x->sr, AT_FDCWD, tc->proc, x->obj.fd, tc->newname, AT_SYMLINK_FOLLOW);
+	stor_prep_linkat(&x->sr, AT_FDCWD, stor_fd_path(tc->proc, tc->src.fd), x->obj.fd, tc->newname, AT_SYMLINK_FOLLOW);
 	x->sr.cred = &x->cred;
 	return opx_submit(x, link_done);
 }

@@ -182,26 +182,36 @@ static void stamp_of(const struct statx *stx, struct pc_stamp *st)
 	st->ino = stx->stx_ino;
 }
 
+/* f's pages hold while the disk's stamp of the file is the one they were read under; gen is
+ * f's generation when the statx went out (0: just now) */
+static void cache_check(struct pcache *pc, struct pc_file *f, const struct statx *stx,
+			uint64_t gen)
+{
+	struct pc_stamp st;
+
+	if (!f || !S_ISREG(stx->stx_mode))
+		return;
+	stamp_of(stx, &st);
+	pcache_file_validate(pc, f, &st, gen);
+}
+
 void obj_cache_validate(struct server *srv, const uint8_t *fh, uint32_t len,
 			const struct statx *stx, uint64_t seen_gen)
 {
 	struct pc_file *f;
-	struct pc_stamp st;
 
 	if (!srv->pcache || !S_ISREG(stx->stx_mode))
 		return;
 	f = pcache_file_find(srv->pcache, fh, len);
 	if (!f)
 		return; /* nothing cached, nothing to check */
-	stamp_of(stx, &st);
-	pcache_file_validate(srv->pcache, f, &st, seen_gen);
+	cache_check(srv->pcache, f, stx, seen_gen);
 	pcache_file_put(srv->pcache, f);
 }
 
 static nfsstat4 stat_done(struct opx *x)
 {
 	struct pc_file *f = x->cache_file;
-	struct pc_stamp st;
 
 	x->cache_file = NULL;
 	if (x->sr.res < 0) {
@@ -212,10 +222,7 @@ static nfsstat4 stat_done(struct opx *x)
 	 * a file changed on the disk by another program is read again. The file's entry was
 	 * looked up, with its generation, before the statx went out, so a write that lands
 	 * between is not taken for the disk's doing. */
-	if (f && S_ISREG(x->stx.stx_mode)) {
-		stamp_of(&x->stx, &st);
-		pcache_file_validate(x->srv->pcache, f, &st, x->cache_gen);
-	}
+	cache_check(x->srv->pcache, f, &x->stx, x->cache_gen);
 	pcache_file_put(x->srv->pcache, f);
 	/* A cached fd keeps a removed file's inode alive (nlink 0); the object is gone for the
 	 * client all the same (RFC 8881 §15.1.2.7 STALE), and the cache lets go of it so the
@@ -364,14 +371,13 @@ void obj_handle_of_node(const struct server *srv, const struct pseudo_node *n, u
  */
 static bool obj_inside(const struct export_rt *e, int fd)
 {
-	char link[64], path[4096];
+	char link[STOR_FD_PATH_MAX], path[4096];
 	size_t l = strlen(e->real_path);
 	ssize_t n;
 
 	if (strcmp(e->real_path, "/") == 0)
 		return true;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
+	n = readlink(stor_fd_path(link, fd), path, sizeof(path) - 1);
 	if (n < 0)
 		return false;
 	path[n] = 0;

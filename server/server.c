@@ -110,11 +110,10 @@ static int export_open(struct server *srv, struct export_rt *e, const struct con
 	}
 	e->root_fh_len = (uint32_t)len;
 	{
-		char link[64];
+		char link[STOR_FD_PATH_MAX];
 		ssize_t n;
 
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", e->root_fd);
-		n = readlink(link, e->real_path, sizeof(e->real_path) - 1);
+		n = readlink(stor_fd_path(link, e->root_fd), e->real_path, sizeof(e->real_path) - 1);
 		if (n <= 0) {
 			log_error("export %s: cannot read its path from /proc: %s", ce->path,
 				  strerror(errno));

@@ -226,7 +226,7 @@ static int stor_exec(struct stor_req *r)
 		return stor_sysret(readlinkat(r->fd, r->u.readlink.path, r->u.readlink.buf,
 					      r->u.readlink.len));
 	case STOR_OP_FCHMOD: {
-		char path[32];
+		char path[STOR_FD_PATH_MAX];
 
 		if (fchmod(r->fd, r->u.attr.mode) == 0)
 			return 0;
@@ -234,8 +234,7 @@ static int stor_exec(struct stor_req *r)
 			return -errno;
 		/* An O_PATH fd: chmod through its /proc name, which the kernel resolves to the
 		 * same inode (fchmodat2's AT_EMPTY_PATH is 6.6+), with the same permission checks. */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
-		return stor_sysret(chmod(path, r->u.attr.mode));
+		return stor_sysret(chmod(stor_fd_path(path, r->fd), r->u.attr.mode));
 	}
 	case STOR_OP_FCHOWN:
 		/* AT_EMPTY_PATH rather than fchown(): it also works on O_PATH fds. */
@@ -871,4 +870,10 @@ bool stor_op_native(const struct stor *st, int op)
 const char *stor_op_name(int op)
 {
 	return op >= 0 && op < STOR_OP_NR ? stor_ops[op].name : "?";
+}
+
+const char *stor_fd_path(char buf[STOR_FD_PATH_MAX], int fd)
+{
+	snprintf(buf, STOR_FD_PATH_MAX, "/proc/self/fd/%d", fd);
+	return buf;
 }

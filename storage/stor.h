@@ -520,4 +520,9 @@ bool stor_op_native(const struct stor *st, int op);
 
 const char *stor_op_name(int op);
 
+/* The /proc name of an open fd, into buf: it reaches the fd's own inode, an O_PATH fd's too,
+ * so a path-taking syscall (open, chmod, linkat, readlink) can act on what the fd pins. */
+#define STOR_FD_PATH_MAX 32
+const char *stor_fd_path(char buf[STOR_FD_PATH_MAX], int fd);
+
 #endif /* SLUICE_STOR_H */
