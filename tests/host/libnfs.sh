@@ -176,18 +176,20 @@ cat_check link-dir/inner.bin dir/inner.bin
 # A file first read by the pass above must now be served from the cache: no demand read goes
 # to the disk (sluice's own counters, STATE_DIR/stats on SIGUSR1). This caught pages kept
 # under a generation that the next OPEN's check threw away.
-stat_snap() { # stat_snap NAME -> the counter's value now
+stat_snap() { # stat_snap NAME... -> the counters' values now, from one dump, on one line
     rm -f "$work/state/stats"
     kill -USR1 "$pid"
     for _ in $(seq 1 50); do [ -s "$work/state/stats" ] && break; sleep 0.1; done
-    awk -v k="$1" '$1 == k { print $2 }' "$work/state/stats"
+    awk -v keys="$*" 'BEGIN { n = split(keys, k, " ") } { v[$1] = $2 }
+        END { for (i = 1; i <= n; i++) printf "%s%s", v[k[i]], (i < n ? " " : "\n") }' \
+        "$work/state/stats"
 }
-hits0=$(stat_snap sluice_cache_hits_total); miss0=$(stat_snap sluice_cache_misses_total)
+read -r hits0 miss0 < <(stat_snap sluice_cache_hits_total sluice_cache_misses_total)
 bad=0
 while IFS= read -r -d '' f; do
     timeout 60 nfs-cat "$base//${f#./}$q" 2>/dev/null | cmp -s - "$exp/$f" || bad=$((bad + 1))
 done < <(cd "$exp" && find . -type f -print0 | LC_ALL=C sort -z)
-hits1=$(stat_snap sluice_cache_hits_total); miss1=$(stat_snap sluice_cache_misses_total)
+read -r hits1 miss1 < <(stat_snap sluice_cache_hits_total sluice_cache_misses_total)
 check "second epoch: every file read again byte for byte ($bad differ)" test "$bad" -eq 0
 check "second epoch from the cache: $((hits1 - hits0)) page hits, $((miss1 - miss0)) misses" \
     test -n "$hits1" -a -n "$miss1" -a "$((hits1 - hits0))" -ge 80 -a "$miss1" = "$miss0"
