@@ -66,8 +66,12 @@ for srv in $SERVERS; do
         _rss "$srv"
     done
     # ls -l of a big directory, cold: wall time, one READDIR stream plus attributes.
+    # The client's own per-op counts and times (RTT, execute) before and after, to tell
+    # where an ls -l's time goes (READDIR vs GETATTR).
     cold
+    cp /proc/self/mountstats "$out/$srv-lsl-mountstats-before.txt"
     t=$(now); n=$(ls -l /mnt/nfs/lsl | wc -l); echo "$(elapsed "$t") $n" > "$out/$srv-lsl.txt"
+    cp /proc/self/mountstats "$out/$srv-lsl-mountstats-after.txt"
     _rss "$srv"
     if [ "$srv" = sluice ]; then # its own counters (STATE_DIR/stats on SIGUSR1)
         kill -USR1 "$(cat /run/srv-sluice.pid)" && sleep 1 && cp /run/sluice-state/stats "$out/$srv-stats.txt"

@@ -188,8 +188,17 @@ static nfsstat4 op_secinfo(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 
 /* ---- READDIR ------------------------------------------------------------------------------ */
 
-#define RD_DENTS_BUF (64u * 1024u) /* bytes per getdents64 call */
-#define RD_MAX_ENTRIES 1024u       /* entries looked at per READDIR (arena: ~400 B each) */
+#define RD_DENTS_MAX (128u * 1024u) /* most bytes per getdents64 call */
+#define RD_DENTS_MIN 4096u
+#define RD_DENT_GUESS 40u          /* getdents64 bytes per entry: 19 + name, 8-aligned */
+/* Entries looked at per READDIR (arena: ~700 B each, with the reply's 1 MiB within the 4 MiB
+ * cap). The Linux client asks for up to 1 MiB a call and fills a 1 MiB getdents buffer of
+ * its caller (~32,000 short names) before it returns: the fewer calls that takes, the
+ * fresher the attributes are when ls stats the entries (older than acregmin, they cost a
+ * GETATTR each). */
+#define RD_MAX_ENTRIES 2048u
+#define RD_PART_MIN 256u           /* entries per statx job: the batch is split over workers */
+#define RD_PARTS_MAX 4u
 #define RD_ATTR_SCRATCH 8192u      /* one entry's attributes, before they are copied */
 #define RD_ATTR_GUESS 200u         /* usual attribute bytes per entry (Linux client's mask) */
 #define RD_RESOK_FIXED 16u         /* cookieverf, end of the list, eof */
@@ -210,10 +219,14 @@ struct rd {
 	bool end;         /* getdents64 reached the end of the directory */
 	uint8_t *dbuf;
 	uint8_t *abuf;    /* RD_ATTR_SCRATCH bytes */
-	/* the batch's statx: names, results and -errno per entry (STOR_OP_STATX_MANY) */
+	/* the batch's statx and handles: names, results and -errno per entry, handles
+	 * (FH_MAX_SIZE apart) and their lengths (STOR_OP_STATX_MANY), in parts run in parallel */
 	const char **names;
 	struct statx *stx;
 	int *res;
+	uint8_t *fhs;
+	uint32_t *fh_lens;
+	struct stor_req parts[RD_PARTS_MAX];
 };
 
 static size_t xdr_pad(size_t n)
@@ -255,27 +268,24 @@ static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, 
 	const bitmap4 *req = &rd->a->attr_request;
 	struct attr_src src;
 	struct nfs_obj o = {.exp = x->obj.exp, .fd = -1};
-	uint8_t fh[FH_MAX_SIZE];
-	size_t fhlen = sizeof(fh);
+	size_t k = (size_t)(re - rd->ents);
 	uint32_t *words = compound_alloc(x->c, ATTR_WORDS * sizeof(uint32_t));
 	int n;
 
 	*skip = false;
 	if (!words)
 		return NFS4ERR_SERVERFAULT;
-	if (rd->res[re - rd->ents] == -ENOENT) {
+	if (rd->res[k] == -ENOENT) {
 		*skip = true;
 		return NFS4_OK;
 	}
-	obj_attr_src(x, &o, rd->res[re - rd->ents] < 0 ? NULL : &rd->stx[re - rd->ents], NULL, 0,
-		     &src);
-	if (rd->res[re - rd->ents] < 0) {
-		src.rdattr_error = nfs_errno_to_status(rd->res[re - rd->ents]);
-	} else if (fh_encode(x->obj.exp->cfg->id, rd->dirfd, re->name, fh, &fhlen) == 0) {
-		/* after the statx the inode is in memory: name_to_handle_at does not wait */
-		src.fh = fh;
-		src.fh_len = (uint32_t)fhlen;
-		obj_warm_note(x->srv, fh, (uint32_t)fhlen); /* the GETATTR that follows: inline */
+	obj_attr_src(x, &o, rd->res[k] < 0 ? NULL : &rd->stx[k], NULL, 0, &src);
+	if (rd->res[k] < 0) {
+		src.rdattr_error = nfs_errno_to_status(rd->res[k]);
+	} else if (rd->fh_lens[k]) {
+		src.fh = rd->fhs + k * FH_MAX_SIZE;
+		src.fh_len = rd->fh_lens[k];
+		obj_warm_note(x->srv, src.fh, src.fh_len); /* the GETATTR that follows: inline */
 	}
 	e->attrs.attrmask.bitmap4_val = words;
 	n = attr_encode(&src, req, &e->attrs, rd->abuf, RD_ATTR_SCRATCH);
@@ -333,25 +343,41 @@ static nfsstat4 rd_encode(struct opx *x)
 static nfsstat4 rd_stat(struct opx *x)
 {
 	struct rd *rd = x->priv;
+	unsigned nparts, per, from = 0;
 
 	if (rd->nents == 0) {
 		rd->end = true;
 		return rd_encode(x);
 	}
-	/* the attributes of the whole batch in one offload job (the names were just read, so
-	 * their inodes are usually found without waiting for the disk) */
+	/* The attributes and handles of the batch in a few offload jobs that run side by side
+	 * (the names were just read, so their inodes are usually found without waiting for the
+	 * disk; the statx brings each inode in for its name_to_handle_at). */
 	rd->names = compound_alloc(x->c, rd->nents * sizeof(*rd->names));
 	rd->stx = compound_alloc(x->c, rd->nents * sizeof(*rd->stx));
 	rd->res = compound_alloc(x->c, rd->nents * sizeof(*rd->res));
-	if (!rd->names || !rd->stx || !rd->res)
+	rd->fhs = compound_alloc(x->c, (size_t)rd->nents * FH_MAX_SIZE);
+	rd->fh_lens = compound_alloc(x->c, rd->nents * sizeof(*rd->fh_lens));
+	if (!rd->names || !rd->stx || !rd->res || !rd->fhs || !rd->fh_lens)
 		return NFS4ERR_SERVERFAULT;
 	for (unsigned i = 0; i < rd->nents; i++) {
 		rd->names[i] = rd->ents[i].name;
 		rd->res[i] = -EIO; /* until the job says otherwise */
+		rd->fh_lens[i] = 0;
 	}
-	stor_prep_statx_many(&x->sr, rd->dirfd, rd->names, rd->nents, AT_SYMLINK_NOFOLLOW,
-			     STATX_BASIC_STATS | STATX_BTIME, rd->stx, rd->res);
-	return opx_submit(x, rd_encode);
+	nparts = (rd->nents + RD_PART_MIN - 1) / RD_PART_MIN;
+	if (nparts > RD_PARTS_MAX)
+		nparts = RD_PARTS_MAX;
+	per = (rd->nents + nparts - 1) / nparts;
+	for (unsigned p = 0; p < nparts && from < rd->nents; p++, from += per) {
+		unsigned n = rd->nents - from < per ? rd->nents - from : per;
+
+		stor_prep_statx_many_fh(&rd->parts[p], rd->dirfd, rd->names + from, n,
+					AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
+					rd->stx + from, rd->res + from, x->obj.exp->cfg->id,
+					rd->fhs + (size_t)from * FH_MAX_SIZE, rd->fh_lens + from);
+		opx_submit_batch(x, &rd->parts[p], rd_encode);
+	}
+	return OP_PARKED;
 }
 
 static nfsstat4 rd_more(struct opx *x, int64_t pos);
@@ -404,14 +430,22 @@ static nfsstat4 rd_dents(struct opx *x)
 static nfsstat4 rd_more(struct opx *x, int64_t pos)
 {
 	struct rd *rd = x->priv;
+	size_t want, size;
 
 	if (rd->nents == RD_MAX_ENTRIES || rd->est >= rd->budget)
 		return rd_stat(x);
+	/* A buffer for about the entries still wanted: a file system hashes and sorts every
+	 * name it hands out (ext4's htree), and names past the batch would be thrown away. */
+	want = (rd->budget - rd->est) / (16 + RD_ATTR_GUESS) + 1;
+	if (want > RD_MAX_ENTRIES - rd->nents)
+		want = RD_MAX_ENTRIES - rd->nents;
+	size = want * RD_DENT_GUESS;
+	size = size < RD_DENTS_MIN ? RD_DENTS_MIN : size > RD_DENTS_MAX ? RD_DENTS_MAX : size;
 	/* each batch keeps its own buffer: the names gathered point into it */
-	rd->dbuf = compound_alloc(x->c, RD_DENTS_BUF);
+	rd->dbuf = compound_alloc(x->c, size);
 	if (!rd->dbuf)
 		return NFS4ERR_SERVERFAULT;
-	stor_prep_getdents(&x->sr, rd->dirfd, rd->dbuf, RD_DENTS_BUF, pos);
+	stor_prep_getdents(&x->sr, rd->dirfd, rd->dbuf, size, pos);
 	return opx_submit(x, rd_dents);
 }
 

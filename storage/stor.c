@@ -281,11 +281,21 @@ static int stor_exec(struct stor_req *r)
 		return allowed;
 	}
 	case STOR_OP_STATX_MANY:
-		for (unsigned int i = 0; i < r->u.many.n; i++)
+		for (unsigned int i = 0; i < r->u.many.n; i++) {
+			size_t len = FH_MAX_SIZE;
+
 			r->u.many.res[i] = statx(r->fd, r->u.many.names[i], r->u.many.flags,
 						 r->u.many.mask, &r->u.many.bufs[i]) < 0
 						   ? -errno
 						   : 0;
+			if (!r->u.many.fhs)
+				continue;
+			r->u.many.fh_lens[i] = 0;
+			if (r->u.many.res[i] == 0 &&
+			    fh_encode(r->u.many.export_id, r->fd, r->u.many.names[i],
+				      r->u.many.fhs + (size_t)i * FH_MAX_SIZE, &len) == 0)
+				r->u.many.fh_lens[i] = (uint32_t)len;
+		}
 		return 0;
 	case STOR_OP_LSEEK: {
 		off_t o = lseek(r->fd, (off_t)r->u.seek.off, r->u.seek.whence);
