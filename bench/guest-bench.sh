@@ -27,6 +27,16 @@ _rss() {
     grep VmHWM "/proc/$pid/status" >> "$out/$1-rss.txt" 2>/dev/null || true
 }
 
+# per thread of a user-space server: name, utime, stime (clock ticks)
+_cpu() {
+    local pid t
+    pid=$(cat "/run/srv-$1.pid" 2>/dev/null) || return 0
+    for t in /proc/"$pid"/task/*; do
+        awk '{ sub(/^[0-9]+ \(/, ""); n = $0; sub(/\).*/, "", n); sub(/^[^)]*\) /, "");
+               print n, $12, $13 }' "$t/stat" 2>/dev/null
+    done
+}
+
 echo "# laying out data on the scratch disk"
 for j in $JOBS; do
     mkdir -p "$exp/$j"
@@ -67,11 +77,14 @@ for srv in $SERVERS; do
     done
     # ls -l of a big directory, cold: wall time, one READDIR stream plus attributes.
     # The client's own per-op counts and times (RTT, execute) before and after, to tell
-    # where an ls -l's time goes (READDIR vs GETATTR).
+    # where an ls -l's time goes (READDIR vs GETATTR); a user-space server's CPU time per
+    # thread too (utime and stime in clock ticks: is it busy, or waiting between hops?).
     cold
     cp /proc/self/mountstats "$out/$srv-lsl-mountstats-before.txt"
+    _cpu "$srv" > "$out/$srv-lsl-cpu-before.txt"
     t=$(now); n=$(ls -l /mnt/nfs/lsl | wc -l); echo "$(elapsed "$t") $n" > "$out/$srv-lsl.txt"
     cp /proc/self/mountstats "$out/$srv-lsl-mountstats-after.txt"
+    _cpu "$srv" > "$out/$srv-lsl-cpu-after.txt"
     _rss "$srv"
     if [ "$srv" = sluice ]; then # its own counters (STATE_DIR/stats on SIGUSR1)
         kill -USR1 "$(cat /run/srv-sluice.pid)" && sleep 1 && cp /run/sluice-state/stats "$out/$srv-stats.txt"

@@ -384,6 +384,8 @@ static bool obj_inside(const struct export_rt *e, int fd)
 	return strncmp(path, e->real_path, l) == 0 && (path[l] == '/' || path[l] == 0);
 }
 
+static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len);
+
 static nfsstat4 resolve_opened(struct opx *x)
 {
 	struct nfs_obj *o = x->resolving;
@@ -399,7 +401,9 @@ static nfsstat4 resolve_opened(struct opx *x)
 		log_warn("open_by_handle_at on export %u: %s", o->exp->cfg->id, strerror(-fd));
 		return nfs_errno_to_status(fd);
 	}
-	if (!obj_inside(o->exp, fd)) {
+	/* A handle READDIR listed a moment ago was made from a name in a directory inside the
+	 * export: no need to ask the kernel for its path. */
+	if (!obj_warm(x->srv, o->fh, o->fh_len) && !obj_inside(o->exp, fd)) {
 		log_warn("a handle of export %u names an object outside it: refused as stale",
 			 o->exp->cfg->id);
 		close(fd);
@@ -413,10 +417,19 @@ static nfsstat4 resolve_opened(struct opx *x)
 }
 
 #define OBJ_WARM_SLOTS ((size_t)1 << 17)
+#define OBJ_WARM_FH 42 /* longer handles are not noted (ext4's are 18 bytes, xfs's 26) */
+
+/* One handle, byte for byte: a match must be exact, since a match also skips obj_inside().
+ * seq is odd while the slot is written (a seqlock, for when loops share the table). */
+struct obj_warm_slot {
+	_Atomic uint32_t seq;
+	uint32_t when; /* monotonic seconds when noted */
+	uint8_t len;
+	uint8_t fh[OBJ_WARM_FH];
+};
 
 struct obj_warm {
-	_Atomic uint64_t slot[OBJ_WARM_SLOTS]; /* hash of the handle, or 0 */
-	_Atomic uint32_t when[OBJ_WARM_SLOTS];  /* monotonic seconds when noted */
+	struct obj_warm_slot slot[OBJ_WARM_SLOTS];
 };
 
 static uint32_t warm_now(void)
@@ -439,26 +452,46 @@ void obj_warm_free(struct server *srv)
 	srv->warm = NULL;
 }
 
-void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len)
+static struct obj_warm_slot *warm_slot(struct server *srv, const uint8_t *fh, uint32_t len)
 {
-	uint64_t h = hash_bytes(fh, len) | 1;
-	size_t i = (size_t)(h >> 20) & (OBJ_WARM_SLOTS - 1);
-
-	if (!srv->warm)
-		return;
-	atomic_store_explicit(&srv->warm->slot[i], h, memory_order_relaxed);
-	atomic_store_explicit(&srv->warm->when[i], warm_now(), memory_order_relaxed);
+	return &srv->warm->slot[(hash_bytes(fh, len) >> 20) & (OBJ_WARM_SLOTS - 1)];
 }
 
+void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len)
+{
+	struct obj_warm_slot *s;
+	uint32_t seq;
+
+	if (!srv->warm || len > OBJ_WARM_FH)
+		return;
+	s = warm_slot(srv, fh, len);
+	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	s->when = warm_now();
+	s->len = (uint8_t)len;
+	memcpy(s->fh, fh, len);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+/* Was this very handle listed by READDIR (from a directory inside its export) a moment ago? */
 static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len)
 {
-	uint64_t h = hash_bytes(fh, len) | 1;
-	size_t i = (size_t)(h >> 20) & (OBJ_WARM_SLOTS - 1);
+	struct obj_warm_slot *s;
+	uint32_t seq, when;
+	bool same;
 
-	return srv->warm &&
-	       atomic_load_explicit(&srv->warm->slot[i], memory_order_relaxed) == h &&
-	       warm_now() - atomic_load_explicit(&srv->warm->when[i], memory_order_relaxed) <=
-		       OBJ_WARM_SECS;
+	if (!srv->warm || len > OBJ_WARM_FH)
+		return false;
+	s = warm_slot(srv, fh, len);
+	seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+	if (seq & 1)
+		return false;
+	when = s->when;
+	same = s->len == len && memcmp(s->fh, fh, len) == 0;
+	atomic_thread_fence(memory_order_acquire);
+	return same && atomic_load_explicit(&s->seq, memory_order_relaxed) == seq &&
+	       warm_now() - when <= OBJ_WARM_SECS;
 }
 
 /* Resolve the handle in fhb into o (x->obj or another object of the op). */

@@ -185,14 +185,18 @@ nfsstat4 opx_data_buf(struct opx *x, size_t n, void **out);
 void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len);
 
 /*
- * Handles whose inodes were in memory a moment ago (READDIR just encoded them after a statx).
- * Resolving such a handle on a local file system opens it inline instead of through the
- * offload pool: `ls -l` of a large directory is a READDIR and then a GETATTR by handle per
- * entry, and each of those was a thread hop (100,000 in the guest bench). A handle not noted,
- * or noted more than OBJ_WARM_SECS ago, goes through the pool, where a disk read cannot stall
- * the loop. The table is direct-mapped and forgets by overwriting.
+ * Handles READDIR listed a moment ago, byte for byte: their inodes were just in memory (a
+ * statx), and they were made from names in a directory inside the export. Resolving such a
+ * handle on a local file system opens it inline instead of through the offload pool, and
+ * skips the containment check (obj_inside: a readlink of /proc/self/fd/N, the costliest
+ * syscall of a GETATTR that misses the fd cache). `ls -l` of a large directory is READDIRs and
+ * then a GETATTR by handle per entry: the Linux client fills GNU ls's 1 MiB getdents buffer
+ * (~32,000 names) before ls stats them one by one, so under a slow client the last GETATTR of
+ * a batch comes a minute or more after its READDIR. A handle not noted, or noted more than
+ * OBJ_WARM_SECS ago, goes through the pool (where a disk read cannot stall the loop) and is
+ * checked. The table is direct-mapped and forgets by overwriting.
  */
-#define OBJ_WARM_SECS 30
+#define OBJ_WARM_SECS 120
 int obj_warm_create(struct server *srv);
 void obj_warm_free(struct server *srv);
 void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len);
