@@ -674,8 +674,8 @@ static nfsstat4 read_checked(struct opx *x)
 		char path[STOR_FD_PATH_MAX];
 		int fd;
 
-		fd = open(stor_fd_path(path, x->obj.fd), (rc->direct ? O_RDONLY | O_DIRECT : O_RDONLY) | O_CLOEXEC |
-					 O_NOCTTY);
+		fd = open(stor_fd_path(path, x->obj.fd),
+			  (rc->direct ? O_RDONLY | O_DIRECT : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
 		if (fd >= 0 || errno != ENOENT) {
 			x->sr.res = fd >= 0 ? fd : -errno;
 			return read_opened(x);

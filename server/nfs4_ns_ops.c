@@ -781,7 +781,8 @@ static nfsstat4 link_statted(struct opx *x)
 	 * does not have; the /proc name of the O_PATH fd reaches the same inode (symlinks
 	 * included: the magic link is not followed further) with the checks a local link(2)
 	 * gets, protected_hardlinks among them. */
-	stor_prep_linkat(&x->sr, AT_FDCWD, stor_fd_path(tc->proc, tc->src.fd), x->obj.fd, tc->newname, AT_SYMLINK_FOLLOW);
+	stor_prep_linkat(&x->sr, AT_FDCWD, stor_fd_path(tc->proc, tc->src.fd), x->obj.fd,
+			 tc->newname, AT_SYMLINK_FOLLOW);
 	x->sr.cred = &x->cred;
 	return opx_submit(x, link_done);
 }
