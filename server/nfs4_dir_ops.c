@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "attr.h"
@@ -260,6 +261,21 @@ static bool rd_append(struct rd *rd, entry4 ***tail, size_t *used, size_t *dirby
 	return true;
 }
 
+/* Is the entry on the export's own mount? The root of a mount under the export (another file
+ * system, or a bind mount) is not: its handle, opened on the export's file system, would name
+ * some other inode, perhaps outside the export, so it must not be noted as listed (a listed
+ * handle skips the containment check, obj_warm). */
+static bool rd_same_mount(const struct export_rt *e, const struct statx *stx)
+{
+	if (makedev(stx->stx_dev_major, stx->stx_dev_minor) != e->root_dev)
+		return false;
+#ifdef STATX_ATTR_MOUNT_ROOT
+	if (stx->stx_attributes_mask & stx->stx_attributes & STATX_ATTR_MOUNT_ROOT)
+		return false;
+#endif
+	return true;
+}
+
 /* Encode one entry's attributes. Returns NFS4_OK, or the status that fails the op; *skip is
  * set when the entry is to be left out (it vanished between getdents and statx). */
 static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, entry4 *e,
@@ -285,7 +301,8 @@ static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, 
 	} else if (rd->fh_lens[k]) {
 		src.fh = rd->fhs + k * FH_MAX_SIZE;
 		src.fh_len = rd->fh_lens[k];
-		obj_warm_note(x->srv, src.fh, src.fh_len); /* the GETATTR that follows: inline */
+		if (rd_same_mount(x->obj.exp, &rd->stx[k]))
+			obj_warm_note(x->srv, src.fh, src.fh_len); /* its GETATTR: inline */
 	}
 	e->attrs.attrmask.bitmap4_val = words;
 	n = attr_encode(&src, req, &e->attrs, rd->abuf, RD_ATTR_SCRATCH);

@@ -121,8 +121,12 @@ static int export_open(struct server *srv, struct export_rt *e, const struct con
 		}
 		e->real_path[n] = 0;
 	}
-	if (fstat(e->root_fd, &st) == 0)
-		e->root_ino = st.st_ino;
+	if (fstat(e->root_fd, &st) < 0) {
+		log_error("export %s: fstat of the root: %s", ce->path, strerror(errno));
+		return -errno;
+	}
+	e->root_ino = st.st_ino;
+	e->root_dev = st.st_dev;
 	e->meta_inline = fs_stat_is_local(e->root_fd);
 	e->node = pseudo_lookup_path(config_pseudo_root(srv->cfg), ce->pseudo);
 	log_info("export %s: id %u at %s, %s", ce->path, ce->id, ce->pseudo,

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/statvfs.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -44,6 +45,7 @@ struct export_rt {
 	uint8_t root_fh[FH_MAX_SIZE];   /* its persistent handle */
 	uint32_t root_fh_len;
 	uint64_t root_ino;
+	dev_t root_dev;                 /* its file system (READDIR's mount check) */
 	/* a local disk file system (export_open): statx of an object's open fd, and opening it
 	 * again through /proc/self/fd, work on the inode the fd pins in memory and never wait
 	 * for a device, so they run on the loop thread */

@@ -22,6 +22,7 @@ import re
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -480,6 +481,27 @@ def outside_export(srv, ctx):
                                         if leaked else "")
 
 
+@case("a handle READDIR lists for a mount point in the export is still checked")
+def listed_mount_point(srv, ctx):
+    # export/mnt is a bind mount of a directory outside the export. READDIR's handle for it
+    # names that directory; a handle READDIR lists is trusted to lie inside the export
+    # (obj_warm skips the containment check), so a mount point's must not be.
+    if not ctx.get("mnt"):
+        return True, "bind mount not available (skipped)"
+    with Client(srv.port) as c:
+        cr = c.compound([R.putrootfh(), R.readdir(bits=(R.FATTR4_FILEHANDLE,))])
+    fh = None
+    for name, _mask, vals in (cr.results[-1].entries or []) if cr.status == 0 else []:
+        if name == b"mnt" and vals:
+            fh = R.Reader(vals).opaque()
+    if not fh:
+        return False, "READDIR of the root gave no handle for mnt: " + cr.describe()
+    with Client(srv.port) as c:
+        cr = c.compound([R.putfh(fh), R.readdir()])
+    names = [e[0] for e in cr.results[-1].entries or []] if cr.status == 0 else []
+    return cr.status != 0, cr.describe() + (" -- listed %r" % names if names else "")
+
+
 # ---- main -------------------------------------------------------------------------------------
 
 def make_export(work):
@@ -500,6 +522,20 @@ def make_export(work):
     return exp, big, secret
 
 
+def bind_outside(work, exp):
+    """export/mnt: a bind mount of work/outside (holding outside.txt); None where the
+    sandbox allows no mounts."""
+    outside, mnt = os.path.join(work, "outside"), os.path.join(exp, "mnt")
+    os.makedirs(outside)
+    os.makedirs(mnt)
+    with open(os.path.join(outside, "outside.txt"), "w") as f:
+        f.write("outside\n")
+    if subprocess.run(["mount", "--bind", outside, mnt], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        return None
+    return mnt
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: hostile.py SLUICED", file=sys.stderr)
@@ -510,8 +546,10 @@ def main():
         return rc
     work = tempfile.mkdtemp(prefix="sluice-hostile.")
     srv = None
+    mnt = None
     try:
         exp, big, secret = make_export(work)
+        mnt = bind_outside(work, exp)
         srv = Server(sluiced, os.path.join(work, "sluiced.log"), export=exp)
         if not tap.ok(srv.port is not None, "sluiced (pid %d) listens on 127.0.0.1" % srv.p.pid):
             print("Bail out! sluiced is not serving")
@@ -523,7 +561,7 @@ def main():
                       cr.describe()):
             print("Bail out! no handle for big.bin")
             return finish(srv)
-        ctx = {"bigfh": cr.results[-1].fh, "big": big, "secret_path": secret}
+        ctx = {"bigfh": cr.results[-1].fh, "big": big, "secret_path": secret, "mnt": mnt}
         if not still_serving(srv, "start"):
             print("Bail out! sluiced does not answer a plain client")
             return finish(srv)
@@ -569,6 +607,8 @@ def main():
     finally:
         if srv:
             srv.kill()
+        if mnt:
+            subprocess.run(["umount", mnt])
         shutil.rmtree(work, ignore_errors=True)
 
 

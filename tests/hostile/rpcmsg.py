@@ -152,7 +152,7 @@ def lookup(name):
 
 
 # fattr4 bits: type(1), size(4), fileid(20), mode(33)
-FATTR4_TYPE, FATTR4_SIZE, FATTR4_FILEID, FATTR4_MODE = 1, 4, 20, 33
+FATTR4_TYPE, FATTR4_SIZE, FATTR4_FILEHANDLE, FATTR4_FILEID, FATTR4_MODE = 1, 4, 19, 20, 33
 
 
 def getattr_(*bits):
@@ -465,6 +465,7 @@ class OpResult:
         self.fh = None        # GETFH
         self.eof = None       # READ
         self.data = None      # READ
+        self.entries = None   # READDIR: (name, attrmask, attr_vals bytes) per entry
         self.attrmask = None  # GETATTR
         self.attrs = None     # GETATTR: attr_vals bytes
         self.clientid = None  # EXCHANGE_ID, SETCLIENTID
@@ -560,6 +561,15 @@ class CompoundReply:
             elif o == OP["READ"]:
                 res.eof = bool(r.u32())
                 res.data = r.opaque()
+            elif o == OP["READDIR"]:
+                r.fixed(8)   # cookieverf
+                res.entries = []
+                while r.u32():   # value_follows
+                    r.u64()      # cookie
+                    name = r.opaque()
+                    mask = [r.u32() for _ in range(r.u32())]
+                    res.entries.append((name, mask, r.opaque()))
+                res.eof = bool(r.u32())
             elif o == OP["GETATTR"]:
                 res.attrmask = [r.u32() for _ in range(r.u32())]
                 res.attrs = r.opaque()
