@@ -122,8 +122,9 @@ static int export_open(struct server *srv, struct export_rt *e, const struct con
 		e->real_path[n] = 0;
 	}
 	if (fstat(e->root_fd, &st) < 0) {
-		log_error("export %s: fstat of the root: %s", ce->path, strerror(errno));
-		return -errno;
+		ret = -errno;
+		log_error("export %s: fstat of the root: %s", ce->path, strerror(-ret));
+		return ret;
 	}
 	e->root_ino = st.st_ino;
 	e->root_dev = st.st_dev;
