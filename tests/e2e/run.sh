@@ -29,7 +29,7 @@ if [ "$capture" = 1 ]; then
     command -v tshark >/dev/null || { echo "run.sh: --capture needs tshark on this host" >&2; exit 2; }
 fi
 data=$("$vm/make-dataset.sh")
-args=(--timeout "${E2E_TIMEOUT:-2400}" --data "$data"
+args=(--timeout "${E2E_TIMEOUT:-1200}" --data "$data"
       --env "SERVERS=$*" --env "VERSIONS=${VERSIONS:-4.0 4.1 4.2}" --env "CAPTURE=$capture")
 if [ "$capture" = 0 ] && [ -z "$out" ]; then
     exec "$vm/run-job.sh" "${args[@]}" "$here/guest-e2e.sh" "${carry[@]}"
