@@ -378,8 +378,7 @@ static nfsstat4 rd_stat(struct opx *x)
 		return NFS4ERR_SERVERFAULT;
 	for (unsigned i = 0; i < rd->nents; i++) {
 		rd->names[i] = rd->ents[i].name;
-		rd->res[i] = -EIO; /* until the job says otherwise */
-		rd->fh_lens[i] = 0;
+		rd->res[i] = -EIO; /* until the job says otherwise; fh_lens[i] is read only after */
 	}
 	nparts = (rd->nents + RD_PART_MIN - 1) / RD_PART_MIN;
 	if (nparts > RD_PARTS_MAX)
@@ -388,7 +387,7 @@ static nfsstat4 rd_stat(struct opx *x)
 	for (unsigned p = 0; p < nparts && from < rd->nents; p++, from += per) {
 		unsigned n = rd->nents - from < per ? rd->nents - from : per;
 
-		stor_prep_statx_many_fh(&rd->parts[p], rd->dirfd, rd->names + from, n,
+		stor_prep_statx_many(&rd->parts[p], rd->dirfd, rd->names + from, n,
 					AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
 					rd->stx + from, rd->res + from, x->obj.exp->cfg->id,
 					rd->fhs + (size_t)from * FH_MAX_SIZE, rd->fh_lens + from);

@@ -384,8 +384,6 @@ static bool obj_inside(const struct export_rt *e, int fd)
 	return strncmp(path, e->real_path, l) == 0 && (path[l] == '/' || path[l] == 0);
 }
 
-static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len);
-
 static nfsstat4 resolve_opened(struct opx *x)
 {
 	struct nfs_obj *o = x->resolving;
@@ -403,7 +401,7 @@ static nfsstat4 resolve_opened(struct opx *x)
 	}
 	/* A handle READDIR listed a moment ago was made from a name in a directory inside the
 	 * export: no need to ask the kernel for its path. */
-	if (!obj_warm(x->srv, o->fh, o->fh_len) && !obj_inside(o->exp, fd)) {
+	if (!x->resolving_listed && !obj_inside(o->exp, fd)) {
 		log_warn("a handle of export %u names an object outside it: refused as stale",
 			 o->exp->cfg->id);
 		close(fd);
@@ -546,7 +544,8 @@ static nfsstat4 resolve_into(struct opx *x, const struct compound_fh *fhb, struc
 	}
 	x->then = next;
 	x->resolving = o;
-	if (o->exp->meta_inline && obj_warm(x->srv, fh, o->fh_len)) {
+	x->resolving_listed = obj_warm(x->srv, fh, o->fh_len);
+	if (o->exp->meta_inline && x->resolving_listed) {
 		/* listed a moment ago: its inode is in memory, the open does not wait */
 		x->sr.res = fh_resolve(o->exp->root_fd, &o->kh, O_PATH);
 		return resolve_opened(x);

@@ -75,6 +75,7 @@ struct opx {
 	struct stor_cred cred;
 	int data_fd;             /* after opx_data_fd(): a readable (or read-write) fd */
 	struct nfs_obj *resolving; /* the object a handle is being opened for */
+	bool resolving_listed;   /* its handle was listed by READDIR a moment ago (obj_warm) */
 	int allowed;             /* after opx_access(): the R_OK|W_OK|X_OK bits allowed */
 	uint64_t cache_gen;      /* page-cache generation when opx_stat()'s statx went out */
 	struct pc_file *cache_file; /* its page-cache entry, held while that statx is out */

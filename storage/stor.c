@@ -288,8 +288,6 @@ static int stor_exec(struct stor_req *r)
 						 r->u.many.mask, &r->u.many.bufs[i]) < 0
 						   ? -errno
 						   : 0;
-			if (!r->u.many.fhs)
-				continue;
 			r->u.many.fh_lens[i] = 0;
 			if (r->u.many.res[i] == 0 &&
 			    fh_encode(r->u.many.export_id, r->fd, r->u.many.names[i],

@@ -179,8 +179,8 @@ struct stor_req {
 			unsigned int n;
 			int flags;
 			unsigned int mask;
-			/* optional (fhs non-NULL): each statted name's handle (fh_encode) at
-			 * fhs + i * FH_MAX_SIZE, its length in fh_lens[i] (0: none) */
+			/* each statted name's handle (fh_encode) at fhs + i * FH_MAX_SIZE,
+			 * its length in fh_lens[i] (0: none) */
 			uint8_t *fhs;
 			uint32_t *fh_lens;
 			uint32_t export_id;
@@ -429,12 +429,16 @@ static inline void stor_prep_access(struct stor_req *r, int fd, int want)
 }
 
 /*
- * statx of n names in the directory dirfd, one after the other in one offload job: a READDIR
- * batch costs one thread hop, not one io_uring worker per entry. res[i] = 0 or -errno.
+ * statx and handle of n names in the directory dirfd, one after the other in one offload job:
+ * a READDIR batch costs one thread hop, not one io_uring worker per entry, and each
+ * name_to_handle_at finds the inode its statx just brought into memory. res[i] = 0 or -errno;
+ * where res[i] is 0, the handle (fh_encode) is at fhs + i * FH_MAX_SIZE, its length in
+ * fh_lens[i] (0: it could not be encoded).
  */
 static inline void stor_prep_statx_many(struct stor_req *r, int dirfd, const char *const *names,
 					unsigned int n, int flags, unsigned int mask,
-					struct statx *bufs, int *res)
+					struct statx *bufs, int *res, uint32_t export_id,
+					uint8_t *fhs, uint32_t *fh_lens)
 {
 	stor_prep_(r, STOR_OP_STATX_MANY, dirfd);
 	r->u.many.names = names;
@@ -443,17 +447,6 @@ static inline void stor_prep_statx_many(struct stor_req *r, int dirfd, const cha
 	r->u.many.n = n;
 	r->u.many.flags = flags;
 	r->u.many.mask = mask;
-	r->u.many.fhs = NULL;
-}
-
-/* The same, and each name's handle too (stor_req.u.many.fhs): READDIR's entries, in the job
- * that just brought their inodes into memory, so name_to_handle_at does not wait either. */
-static inline void stor_prep_statx_many_fh(struct stor_req *r, int dirfd,
-					   const char *const *names, unsigned int n, int flags,
-					   unsigned int mask, struct statx *bufs, int *res,
-					   uint32_t export_id, uint8_t *fhs, uint32_t *fh_lens)
-{
-	stor_prep_statx_many(r, dirfd, names, n, flags, mask, bufs, res);
 	r->u.many.fhs = fhs;
 	r->u.many.fh_lens = fh_lens;
 	r->u.many.export_id = export_id;
