@@ -148,7 +148,7 @@ struct key {
 
 enum {
 	G_LISTEN, G_THREADS, G_LOG_LEVEL, G_STATE_DIR, G_LEASE_TIME, G_GRACE_TIME,
-	G_MAX_RECORD, G_OWNER_DOMAIN, G_CACHE_SIZE, G_NKEYS
+	G_MAX_RECORD, G_OWNER_DOMAIN, G_CACHE_SIZE, G_ATTR_CACHE, G_NKEYS
 };
 
 static const struct key global_keys[G_NKEYS] = {
@@ -166,6 +166,8 @@ static const struct key global_keys[G_NKEYS] = {
 			    NULL},
 	[G_CACHE_SIZE] = {"cache_size", V_SIZE, offsetof(struct config, cache_size), MIB,
 			  16 * TIB, NULL},
+	[G_ATTR_CACHE] = {"attr_cache", V_UINT, offsetof(struct config, attr_cache), 0, 3600,
+			  " seconds"},
 };
 
 enum { E_ID, E_PSEUDO, E_ACCESS, E_SQUASH, E_ANONUID, E_ANONGID, E_NKEYS };
@@ -1148,6 +1150,7 @@ static struct config *config_new(const char *name)
 	c->grace_time = CONFIG_DEFAULT_GRACE_TIME;
 	c->max_record = CONFIG_DEFAULT_MAX_RECORD;
 	c->cache_size = CONFIG_DEFAULT_CACHE_SIZE;
+	c->attr_cache = CONFIG_DEFAULT_ATTR_CACHE;
 	c->name = strdup(name);
 	c->state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
 	c->owner_domain = strdup("");

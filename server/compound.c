@@ -321,6 +321,8 @@ static nfsstat4 op_begin(struct compound *c)
 	if (st != NFS4_OK)
 		return st;
 
+	if ((d->flags & OPF_CHANGES_FS) && c->cfg->on_change)
+		c->cfg->on_change(c);
 	c->in_handler = true;
 	st = d->handler(c, &c->arg, &c->res);
 	c->in_handler = false;
@@ -431,6 +433,8 @@ static void op_finish(struct compound *c, nfsstat4 st)
 	c->pay_len = 0;
 	c->nres++;
 	c->status = st;
+	if (c->desc && (c->desc->flags & OPF_CHANGES_FS) && c->cfg->on_change)
+		c->cfg->on_change(c);
 	if (c->cfg->on_op)
 		c->cfg->on_op(c, (uint32_t)c->res.resop, st);
 	c->index++;

@@ -49,6 +49,10 @@ struct compound_config {
 	/* Optional: called after each op with its opcode and status (traces, metrics; the name
 	 * is optable_name(c->ops, op)). */
 	void (*on_op)(struct compound *c, uint32_t op, nfsstat4 status);
+	/* Optional: called when an op flagged OPF_CHANGES_FS is about to run its handler, and
+	 * again when it has finished (whatever its status), so caches of what it may change can
+	 * tell "read before" from "read after". */
+	void (*on_change)(struct compound *c);
 };
 
 /* Defaults: minor versions 0..2, 128 ops, 1 MiB + 8 KiB replies, 64 bytes reserved, 64 KiB

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE /* statx, O_PATH, name_to_handle_at */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +178,11 @@ void dispatch_on_op(struct compound *c, uint32_t op, nfsstat4 status)
 	stats_op(op, (uint32_t)status);
 	if (status != NFS4_OK && log_level_current >= LL_DEBUG)
 		log_debug("xid %08x: %s -> %d", req_of(c)->xid, optable_name(c->ops, op), status);
+}
+
+void dispatch_on_change(struct compound *c)
+{
+	atomic_fetch_add(&req_of(c)->lp->srv->attr_gen, 1);
 }
 
 static void run_compound(struct srv_loop *lp, struct conn *conn, uint8_t *rec, size_t len,

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* statx, O_PATH, name_to_handle_at */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -227,6 +228,7 @@ struct rd {
 	int *res;
 	uint8_t *fhs;
 	uint32_t *fh_lens;
+	uint64_t gen; /* srv->attr_gen before the statx went out (obj_warm_note) */
 	struct stor_req parts[RD_PARTS_MAX];
 };
 
@@ -302,7 +304,8 @@ static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, 
 		src.fh = rd->fhs + k * FH_MAX_SIZE;
 		src.fh_len = rd->fh_lens[k];
 		if (rd_same_mount(x->obj.exp, &rd->stx[k]))
-			obj_warm_note(x->srv, src.fh, src.fh_len); /* its GETATTR: inline */
+			/* its GETATTR: from these attributes, or else opened inline */
+			obj_warm_note(x->srv, src.fh, src.fh_len, &rd->stx[k], rd->gen);
 	}
 	e->attrs.attrmask.bitmap4_val = words;
 	n = attr_encode(&src, req, &e->attrs, rd->abuf, RD_ATTR_SCRATCH);
@@ -380,6 +383,7 @@ static nfsstat4 rd_stat(struct opx *x)
 		rd->names[i] = rd->ents[i].name;
 		rd->res[i] = -EIO; /* until the job says otherwise; fh_lens[i] is read only after */
 	}
+	rd->gen = atomic_load(&x->srv->attr_gen);
 	nparts = (rd->nents + RD_PART_MIN - 1) / RD_PART_MIN;
 	if (nparts > RD_PARTS_MAX)
 		nparts = RD_PARTS_MAX;

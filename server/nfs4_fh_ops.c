@@ -123,12 +123,17 @@ static nfsstat4 getattr_stat(struct opx *x)
 	return opx_stat(x, getattr_encode);
 }
 
-/* RFC 8881 §18.7 GETATTR. */
+/* RFC 8881 §18.7 GETATTR. A handle READDIR just listed is answered from the attributes it
+ * read, while nothing may have changed them (object.h, obj_attr_cached). */
 static nfsstat4 op_getattr(struct compound *c, const nfs_argop4 *arg, nfs_resop4 *res)
 {
 	struct opx *x = opx_new(c, arg, res);
 
-	return x ? opx_resolve(x, getattr_stat) : NFS4ERR_SERVERFAULT;
+	if (!x)
+		return NFS4ERR_SERVERFAULT;
+	if (opx_cached_attrs(x))
+		return getattr_encode(x);
+	return opx_resolve(x, getattr_stat);
 }
 
 static nfsstat4 verify_compare(struct opx *x, const fattr4 *given, bool want_same)

@@ -417,11 +417,21 @@ static nfsstat4 resolve_opened(struct opx *x)
 #define OBJ_WARM_SLOTS ((size_t)1 << 17)
 #define OBJ_WARM_FH 42 /* longer handles are not noted (ext4's are 18 bytes, xfs's 26) */
 
+/* The statx fields attribute encoding reads (attr.c), without statx's padding. */
+struct warm_attrs {
+	uint64_t ino, size, blocks;
+	struct statx_timestamp atime, btime, ctime, mtime;
+	uint32_t mask, nlink, uid, gid, blksize, rdev_major, rdev_minor;
+	uint16_t mode;
+};
+
 /* One handle, byte for byte: a match must be exact, since a match also skips obj_inside().
  * seq is odd while the slot is written (a seqlock, for when loops share the table). */
 struct obj_warm_slot {
 	_Atomic uint32_t seq;
 	uint32_t when; /* monotonic seconds when noted */
+	uint64_t gen;  /* srv->attr_gen before READDIR's statx went out */
+	struct warm_attrs a;
 	uint8_t len;
 	uint8_t fh[OBJ_WARM_FH];
 };
@@ -455,7 +465,8 @@ static struct obj_warm_slot *warm_slot(struct server *srv, const uint8_t *fh, ui
 	return &srv->warm->slot[(hash_bytes(fh, len) >> 20) & (OBJ_WARM_SLOTS - 1)];
 }
 
-void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len)
+void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len, const struct statx *stx,
+		   uint64_t gen)
 {
 	struct obj_warm_slot *s;
 	uint32_t seq;
@@ -467,9 +478,71 @@ void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len)
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	s->when = warm_now();
+	s->gen = gen;
+	s->a = (struct warm_attrs){
+		.ino = stx->stx_ino,
+		.size = stx->stx_size,
+		.blocks = stx->stx_blocks,
+		.atime = stx->stx_atime,
+		.btime = stx->stx_btime,
+		.ctime = stx->stx_ctime,
+		.mtime = stx->stx_mtime,
+		.mask = stx->stx_mask,
+		.nlink = stx->stx_nlink,
+		.uid = stx->stx_uid,
+		.gid = stx->stx_gid,
+		.blksize = stx->stx_blksize,
+		.rdev_major = stx->stx_rdev_major,
+		.rdev_minor = stx->stx_rdev_minor,
+		.mode = stx->stx_mode,
+	};
 	s->len = (uint8_t)len;
 	memcpy(s->fh, fh, len);
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+bool obj_attr_cached(struct server *srv, const uint8_t *fh, uint32_t len, struct statx *out)
+{
+	struct obj_warm_slot *s;
+	struct warm_attrs a;
+	uint32_t seq, when;
+	uint64_t gen;
+	bool same;
+
+	if (!srv->warm || !srv->cfg->attr_cache || len > OBJ_WARM_FH)
+		return false;
+	s = warm_slot(srv, fh, len);
+	seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+	if (seq & 1)
+		return false;
+	when = s->when;
+	gen = s->gen;
+	a = s->a;
+	same = s->len == len && memcmp(s->fh, fh, len) == 0;
+	atomic_thread_fence(memory_order_acquire);
+	if (!same || atomic_load_explicit(&s->seq, memory_order_relaxed) != seq ||
+	    gen != atomic_load(&srv->attr_gen) || warm_now() - when > srv->cfg->attr_cache) {
+		atomic_fetch_add_explicit(&srv->attr_misses, 1, memory_order_relaxed);
+		return false;
+	}
+	memset(out, 0, sizeof(*out));
+	out->stx_mask = a.mask;
+	out->stx_blksize = a.blksize;
+	out->stx_nlink = a.nlink;
+	out->stx_uid = a.uid;
+	out->stx_gid = a.gid;
+	out->stx_mode = a.mode;
+	out->stx_ino = a.ino;
+	out->stx_size = a.size;
+	out->stx_blocks = a.blocks;
+	out->stx_atime = a.atime;
+	out->stx_btime = a.btime;
+	out->stx_ctime = a.ctime;
+	out->stx_mtime = a.mtime;
+	out->stx_rdev_major = a.rdev_major;
+	out->stx_rdev_minor = a.rdev_minor;
+	atomic_fetch_add_explicit(&srv->attr_hits, 1, memory_order_relaxed);
+	return true;
 }
 
 /* Was this very handle listed by READDIR (from a directory inside its export) a moment ago? */
@@ -577,6 +650,38 @@ nfsstat4 opx_resolve_stat(struct opx *x, opx_step next)
 {
 	x->after = next;
 	return opx_resolve(x, resolve_stat_step);
+}
+
+bool opx_cached_attrs(struct opx *x)
+{
+	const struct compound_fh *fhb = &x->c->cfh;
+	struct export_rt *e;
+	struct statx stx;
+	struct fh_kernel kh;
+	uint32_t id;
+	uint8_t *fh;
+
+	if (!fhb->set || fh_decode(fhb->data, fhb->len, &id, &kh) < 0 || id == 0)
+		return false;
+	e = server_export(x->srv, id);
+	/* the export root has its fd at hand; everything else must have been listed */
+	if (!e || (fhb->len == e->root_fh_len && memcmp(fhb->data, e->root_fh, fhb->len) == 0) ||
+	    !obj_attr_cached(x->srv, fhb->data, fhb->len, &stx))
+		return false;
+	fh = compound_alloc(x->c, fhb->len);
+	if (!fh)
+		return false;
+	memcpy(fh, fhb->data, fhb->len);
+	x->data_fd = -1;
+	obj_cred(&x->req->cred, e, &x->cred);
+	memset(&x->obj, 0, sizeof(x->obj));
+	x->obj.fd = -1;
+	x->obj.exp = e;
+	x->obj.kh = kh;
+	x->obj.fh = fh;
+	x->obj.fh_len = fhb->len;
+	x->stx = stx;
+	return true;
 }
 
 nfsstat4 opx_resolve_saved(struct opx *x, struct nfs_obj *o, opx_step next)

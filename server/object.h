@@ -107,6 +107,11 @@ nfsstat4 opx_resolve(struct opx *x, opx_step next);
 /* opx_resolve(), then opx_stat() of the object, then next: what most ops start with. */
 nfsstat4 opx_resolve_stat(struct opx *x, opx_step next);
 
+/* Instead of opx_resolve_stat() for ops that only read attributes (GETATTR): true when the
+ * current FH's attributes are in the warm table (obj_attr_cached), with x->obj and x->stx
+ * filled as opx_resolve_stat() would, but no fd (x->obj.fd is -1). */
+bool opx_cached_attrs(struct opx *x);
+
 /* Resolve the saved FH into o (RENAME's source directory, LINK's source object), then next.
  * x->cred stays the current FH's: an op on two objects requires the same export (XDEV). */
 nfsstat4 opx_resolve_saved(struct opx *x, struct nfs_obj *o, opx_step next);
@@ -200,7 +205,22 @@ void obj_forget(struct server *srv, const uint8_t *fh, uint32_t len);
 #define OBJ_WARM_SECS 120
 int obj_warm_create(struct server *srv);
 void obj_warm_free(struct server *srv);
-void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len);
+
+/*
+ * The same table keeps the attributes READDIR's statx read for each noted handle, and GETATTR
+ * answers from them without a syscall (obj_attr_cached) while both hold:
+ * - no op that can change a file or a directory (OPF_CHANGES_FS: WRITE, SETATTR, CREATE,
+ *   REMOVE, RENAME, OPEN, ...) has begun or ended since the READDIR sent its statx out: such
+ *   an op bumps srv->attr_gen when it begins and again when it ends, and the entry keeps the
+ *   generation READDIR saw before its statx;
+ * - the attributes are at most `attr_cache` seconds old (config; 0 turns this off).
+ * A change made on the disk by another program is therefore seen up to attr_cache seconds
+ * late, as with Ganesha's attribute expiry; knfsd has no such cache. The Linux client
+ * itself keeps attributes 3 to 60 seconds (acregmin/acregmax).
+ */
+void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len, const struct statx *stx,
+		   uint64_t gen);
+bool obj_attr_cached(struct server *srv, const uint8_t *fh, uint32_t len, struct statx *out);
 
 /* The change attribute of a directory now, for change_info4 after a change (the fd's inode
  * is in memory: statx does not wait for the disk). 0 when it cannot be read. */

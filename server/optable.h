@@ -36,6 +36,8 @@ enum op_flags {
 	OPF_MODIFIES = 1u << 1,          /* changes state: never run it if its reply will not fit */
 	OPF_ALLOWED_FIRST = 1u << 2,     /* 4.1+: may start a COMPOUND without SEQUENCE */
 	OPF_SESSION_CACHEABLE = 1u << 3, /* result may go into the session slot's reply cache */
+	OPF_CHANGES_FS = 1u << 4,        /* may change a file's data or attributes, or a
+	                                  * directory's entries (compound_config.on_change) */
 };
 
 #define OPTABLE_SIZE ((uint32_t)OP_REMOVEXATTR + 1) /* opcodes 3 .. 75; 0..2 unused */

@@ -238,6 +238,7 @@ int server_create(struct server **out, const struct config *cfg)
 
 	compound_config_default(&srv->ccfg);
 	srv->ccfg.on_op = dispatch_on_op;
+	srv->ccfg.on_change = dispatch_on_change;
 	optable_init(&srv->ops);
 	nfs4_fh_ops_register(&srv->ops);
 	nfs4_dir_ops_register(&srv->ops);

@@ -14,6 +14,7 @@
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,11 @@ struct server {
 	struct fdc *fdc;               /* O_PATH and read fds by handle, shared by loops */
 	struct pcache *pcache;         /* file data, shared by loops (storage/pcache.h) */
 	struct obj_warm *warm;         /* handles whose inodes were just in memory (object.c) */
+	/* Bumped when an op that can change a file or directory (OPF_CHANGES_FS) begins and
+	 * again when it ends: attributes read before then are not answered from the warm table
+	 * (obj_attr_cached). */
+	_Atomic uint64_t attr_gen;
+	_Atomic uint64_t attr_hits, attr_misses; /* GETATTRs answered from it, and not */
 	uint64_t prefetch_max;         /* read-ahead budget, in cache pages */
 	struct nfs_state *state;
 	struct idmap *idmap;           /* owner names; NULL when owner_domain is empty */
@@ -126,6 +132,8 @@ void dispatch_record(struct srv_loop *lp, struct conn *conn, uint8_t *rec, size_
 
 /* The compound engine's per-op hook: failing ops are logged at debug level. */
 void dispatch_on_op(struct compound *c, uint32_t op, nfsstat4 status);
+/* compound_config.on_change: bumps srv->attr_gen (object.h, obj_attr_cached). */
+void dispatch_on_change(struct compound *c);
 
 /* Everything of sluiced after the configuration is loaded: serve until SIGTERM. */
 int server_run(const struct config *cfg);

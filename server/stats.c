@@ -120,6 +120,10 @@ int stats_write(FILE *out, struct server *srv, struct srv_loop *lp)
 		C("fdcache_hits_total", "fd cache hits", f.hits);
 		C("fdcache_misses_total", "fd cache misses", f.misses);
 	}
+	C("attr_cache_hits_total", "GETATTRs answered from attributes READDIR just read",
+	  atomic_load(&srv->attr_hits));
+	C("attr_cache_misses_total", "GETATTRs of an export object that had to statx",
+	  atomic_load(&srv->attr_misses));
 	if (lp)
 		G("requests_inflight", "RPC requests being served", lp->requests);
 	G("rss_bytes", "resident memory of the process", rss_bytes());

@@ -89,6 +89,7 @@ static void test_example_file(void **state)
 	assert_int_equal(c->max_record, 1114112); /* 1088K = 1 MiB + 64 KiB */
 	assert_string_equal(c->owner_domain, "");
 	assert_int_equal(c->cache_size, 1073741824);
+	assert_int_equal(c->attr_cache, 60);
 	assert_int_equal(c->nexports, 3);
 
 	e = &c->exports[0];
@@ -133,7 +134,7 @@ static void test_docs_cover_every_key(void **state)
 {
 	static const char *const global[] = {"listen", "threads", "log_level", "state_dir",
 					     "lease_time", "grace_time", "max_record",
-					     "owner_domain", "cache_size"};
+					     "owner_domain", "cache_size", "attr_cache"};
 	static const char *const exp[] = {"id", "pseudo", "access", "squash", "anonuid",
 					  "anongid"};
 	char readme_path[4096], *slash, *example = read_text(SLUICE_CONF_EXAMPLE), *readme;
@@ -195,6 +196,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->max_record, 1024 * 1024 + 64 * 1024);
 	assert_string_equal(c->owner_domain, "");
 	assert_int_equal(c->cache_size, (uint64_t)1 << 30);
+	assert_int_equal(c->attr_cache, CONFIG_DEFAULT_ATTR_CACHE);
 
 	assert_int_equal(c->nexports, 1);
 	assert_int_equal(e->id, 1);
@@ -218,7 +220,8 @@ static void test_every_global_key(void **state)
 				    "grace_time = 45\n"
 				    "max_record = 4160K\n"
 				    "owner_domain = cluster.local\n"
-				    "cache_size = 64G\n" EXP);
+				    "cache_size = 64G\n"
+				    "attr_cache = 0\n" EXP);
 
 	(void)state;
 	assert_int_equal(c->nlisten, 1);
@@ -231,6 +234,7 @@ static void test_every_global_key(void **state)
 	assert_int_equal(c->max_record, 4160 * 1024);
 	assert_string_equal(c->owner_domain, "cluster.local");
 	assert_int_equal(c->cache_size, (uint64_t)64 << 30);
+	assert_int_equal(c->attr_cache, 0);
 	config_free(c);
 }
 
