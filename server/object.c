@@ -501,55 +501,13 @@ void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len, const st
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 
-bool obj_attr_cached(struct server *srv, const uint8_t *fh, uint32_t len, struct statx *out)
+/* The slot of this very handle, copied consistently (the seqlock's read side) into *out:
+ * true when the handle is there, byte for byte. */
+static bool warm_read(struct server *srv, const uint8_t *fh, uint32_t len,
+		      struct obj_warm_slot *out)
 {
 	struct obj_warm_slot *s;
-	struct warm_attrs a;
-	uint32_t seq, when;
-	uint64_t gen;
-	bool same;
-
-	if (!srv->warm || !srv->cfg->attr_cache || len > OBJ_WARM_FH)
-		return false;
-	s = warm_slot(srv, fh, len);
-	seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-	if (seq & 1)
-		return false;
-	when = s->when;
-	gen = s->gen;
-	a = s->a;
-	same = s->len == len && memcmp(s->fh, fh, len) == 0;
-	atomic_thread_fence(memory_order_acquire);
-	if (!same || atomic_load_explicit(&s->seq, memory_order_relaxed) != seq ||
-	    gen != atomic_load(&srv->attr_gen) || warm_now() - when > srv->cfg->attr_cache) {
-		atomic_fetch_add_explicit(&srv->attr_misses, 1, memory_order_relaxed);
-		return false;
-	}
-	memset(out, 0, sizeof(*out));
-	out->stx_mask = a.mask;
-	out->stx_blksize = a.blksize;
-	out->stx_nlink = a.nlink;
-	out->stx_uid = a.uid;
-	out->stx_gid = a.gid;
-	out->stx_mode = a.mode;
-	out->stx_ino = a.ino;
-	out->stx_size = a.size;
-	out->stx_blocks = a.blocks;
-	out->stx_atime = a.atime;
-	out->stx_btime = a.btime;
-	out->stx_ctime = a.ctime;
-	out->stx_mtime = a.mtime;
-	out->stx_rdev_major = a.rdev_major;
-	out->stx_rdev_minor = a.rdev_minor;
-	atomic_fetch_add_explicit(&srv->attr_hits, 1, memory_order_relaxed);
-	return true;
-}
-
-/* Was this very handle listed by READDIR (from a directory inside its export) a moment ago? */
-static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len)
-{
-	struct obj_warm_slot *s;
-	uint32_t seq, when;
+	uint32_t seq;
 	bool same;
 
 	if (!srv->warm || len > OBJ_WARM_FH)
@@ -558,11 +516,52 @@ static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len)
 	seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 	if (seq & 1)
 		return false;
-	when = s->when;
+	out->when = s->when;
+	out->gen = s->gen;
+	out->a = s->a;
 	same = s->len == len && memcmp(s->fh, fh, len) == 0;
 	atomic_thread_fence(memory_order_acquire);
-	return same && atomic_load_explicit(&s->seq, memory_order_relaxed) == seq &&
-	       warm_now() - when <= OBJ_WARM_SECS;
+	return same && atomic_load_explicit(&s->seq, memory_order_relaxed) == seq;
+}
+
+bool obj_attr_cached(struct server *srv, const uint8_t *fh, uint32_t len, struct statx *out)
+{
+	struct obj_warm_slot w;
+	const struct warm_attrs *a = &w.a;
+
+	if (!srv->cfg->attr_cache)
+		return false;
+	if (!warm_read(srv, fh, len, &w) || w.gen != atomic_load(&srv->attr_gen) ||
+	    warm_now() - w.when > srv->cfg->attr_cache) {
+		atomic_fetch_add_explicit(&srv->attr_misses, 1, memory_order_relaxed);
+		return false;
+	}
+	memset(out, 0, sizeof(*out));
+	out->stx_mask = a->mask;
+	out->stx_blksize = a->blksize;
+	out->stx_nlink = a->nlink;
+	out->stx_uid = a->uid;
+	out->stx_gid = a->gid;
+	out->stx_mode = a->mode;
+	out->stx_ino = a->ino;
+	out->stx_size = a->size;
+	out->stx_blocks = a->blocks;
+	out->stx_atime = a->atime;
+	out->stx_btime = a->btime;
+	out->stx_ctime = a->ctime;
+	out->stx_mtime = a->mtime;
+	out->stx_rdev_major = a->rdev_major;
+	out->stx_rdev_minor = a->rdev_minor;
+	atomic_fetch_add_explicit(&srv->attr_hits, 1, memory_order_relaxed);
+	return true;
+}
+
+/* Was this very handle listed by READDIR (from a directory inside its export) a moment ago? */
+static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len)
+{
+	struct obj_warm_slot w;
+
+	return warm_read(srv, fh, len, &w) && warm_now() - w.when <= OBJ_WARM_SECS;
 }
 
 /* Resolve the handle in fhb into o (x->obj or another object of the op). */

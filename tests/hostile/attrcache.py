@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import sys
 import tempfile
@@ -34,20 +33,12 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpcmsg as R  # noqa: E402
-from harness import Client, Closed, Server, Tap, cannot_run  # noqa: E402
+from harness import Client, Closed, Server, Tap, cannot_run, free_port  # noqa: E402
 
 TTL = 3                   # attr_cache of the first server, seconds
 CRED = R.auth_sys(uid=0, gid=0, machine="host-attrcache")
 FATTR4_CHANGE = 3
 tap = Tap()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def write_config(path, port, exp, state, ttl):
@@ -115,6 +106,18 @@ def ok_status(cr, what):
         raise AssertionError("%s: %s" % (what, cr.describe()))
 
 
+def dir_changed(c, d, what, ops):
+    """List the root (d's attributes into the table), run ops in d, and check that d's next
+    GETATTR has a new change attribute."""
+    listing(c, ())
+    before = change(c, d)
+    ok_status(c.compound([R.putrootfh(), R.lookup("d")] + ops), what)
+    after = change(c, d)
+    tap.ok(isinstance(before, int) and isinstance(after, int) and after != before,
+           "%s through sluice: the directory's next GETATTR has a new change attribute" % what,
+           "change %r -> %r" % (before, after))
+
+
 def first_server(srv, state, exp):
     with Client(srv.port, cred=CRED) as c:
         d = listing(c, ())["d"]
@@ -141,16 +144,8 @@ def first_server(srv, state, exp):
         tap.ok(got == "0o600", "SETATTR through sluice: the next GETATTR has the new mode",
                "mode %r, want 0o600" % got)
 
-        listing(c, ())
-        before = change(c, d)
-        cr = c.compound([R.putrootfh(), R.lookup("d"), R.op("SAVEFH"),
-                         R.op("RENAME", R.string("c.txt") +
+        dir_changed(c, d, "RENAME", [R.op("SAVEFH"), R.op("RENAME", R.string("c.txt") +
                                                              R.string("c2.txt"))])
-        ok_status(cr, "RENAME")
-        after = change(c, d)
-        tap.ok(isinstance(before, int) and isinstance(after, int) and after != before,
-               "RENAME through sluice: the directory's next GETATTR has a new change attribute",
-               "change %r -> %r" % (before, after))
 
         listing(c)
         cr = c.compound([R.putrootfh(), R.lookup("d"), R.op("REMOVE", R.string("victim.txt"))])
@@ -159,16 +154,8 @@ def first_server(srv, state, exp):
         tap.ok(got == "STALE", "REMOVE through sluice: the removed file's handle is stale",
                "GETATTR: %r" % got)
 
-        listing(c, ())
-        before = change(c, d)
-        cr = c.compound([R.putrootfh(), R.lookup("d"),
-                         R.op("CREATE", R.u32(2) + R.string("sub") +      # NF4DIR
-                              R.bitmap() + R.opaque(b""))])               # no attributes
-        ok_status(cr, "CREATE")
-        after = change(c, d)
-        tap.ok(isinstance(before, int) and isinstance(after, int) and after != before,
-               "CREATE through sluice: the directory's next GETATTR has a new change attribute",
-               "change %r -> %r" % (before, after))
+        dir_changed(c, d, "CREATE", [R.op("CREATE", R.u32(2) + R.string("sub") +  # NF4DIR
+                                          R.bitmap() + R.opaque(b""))])          # no attrs
 
         # Behind sluice's back: seen once attr_cache seconds have passed.
         fhs = listing(c)

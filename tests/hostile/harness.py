@@ -51,6 +51,15 @@ def next_xid():
 
 # ---- a raw client -----------------------------------------------------------------------------
 
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listens on now (for a configuration file)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def cannot_run(sluiced):
     """The exit status when this test cannot run here (77: skipped, not root; 1: no such
     sluiced), after saying why in TAP; None when it can."""

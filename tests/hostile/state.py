@@ -45,7 +45,6 @@ file.
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -54,7 +53,7 @@ import traceback
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpcmsg as R  # noqa: E402
-from harness import Client, Closed, Server, Tap, cannot_run  # noqa: E402
+from harness import Client, Closed, Server, Tap, cannot_run, free_port  # noqa: E402
 
 LEASE = 10   # lease_time: the minimum conf/config.c allows
 GRACE = 10   # grace_time: its minimum, and it may not be shorter than lease_time
@@ -1425,14 +1424,6 @@ def write_config(path, port, exp, state):
                 "    access = rw\n"
                 "    squash = none\n"
                 "}\n" % (port, state, LEASE, GRACE, exp))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():
