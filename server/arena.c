@@ -31,6 +31,7 @@ struct arena_chunk {
 #endif
 static _Thread_local struct arena_chunk *spares[ARENA_SPARES + 1];
 static _Thread_local unsigned int nspares;
+static _Thread_local int spares_registered; /* the destructor will run at this thread's end */
 static pthread_key_t spares_key;
 static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
 
@@ -39,6 +40,7 @@ static void spares_free(void *unused)
 	(void)unused;
 	while (nspares)
 		free(spares[--nspares]);
+	spares_registered = 0; /* a keep after this registers again, and runs this again */
 }
 
 static void spares_key_make(void)
@@ -51,9 +53,12 @@ static int spare_keep(struct arena_chunk *ch)
 {
 	if (nspares >= ARENA_SPARES)
 		return 0;
-	if (pthread_once(&spares_once, spares_key_make) != 0 ||
-	    pthread_setspecific(spares_key, spares) != 0)
-		return 0; /* no destructor: do not keep what the thread's end could not free */
+	if (!spares_registered) {
+		if (pthread_once(&spares_once, spares_key_make) != 0 ||
+		    pthread_setspecific(spares_key, spares) != 0)
+			return 0; /* no destructor: do not keep what the thread's end could not free */
+		spares_registered = 1;
+	}
 	spares[nspares++] = ch;
 	return 1;
 }

@@ -392,9 +392,9 @@ static nfsstat4 rd_stat(struct opx *x)
 		unsigned n = rd->nents - from < per ? rd->nents - from : per;
 
 		stor_prep_statx_many(&rd->parts[p], rd->dirfd, rd->names + from, n,
-					AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
-					rd->stx + from, rd->res + from, x->obj.exp->cfg->id,
-					rd->fhs + (size_t)from * FH_MAX_SIZE, rd->fh_lens + from);
+				     AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
+				     rd->stx + from, rd->res + from, x->obj.exp->cfg->id,
+				     rd->fhs + (size_t)from * FH_MAX_SIZE, rd->fh_lens + from);
 		opx_submit_batch(x, &rd->parts[p], rd_encode);
 	}
 	return OP_PARKED;

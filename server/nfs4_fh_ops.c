@@ -120,7 +120,7 @@ static nfsstat4 getattr_encode(struct opx *x)
 
 static nfsstat4 getattr_stat(struct opx *x)
 {
-	return opx_stat(x, getattr_encode);
+	return x->attrs_cached ? getattr_encode(x) : opx_stat(x, getattr_encode);
 }
 
 /* RFC 8881 §18.7 GETATTR. A handle READDIR just listed is answered from the attributes it
@@ -131,8 +131,7 @@ static nfsstat4 op_getattr(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 
 	if (!x)
 		return NFS4ERR_SERVERFAULT;
-	if (opx_cached_attrs(x))
-		return getattr_encode(x);
+	x->attrs_only = true;
 	return opx_resolve(x, getattr_stat);
 }
 

@@ -501,10 +501,10 @@ void obj_warm_note(struct server *srv, const uint8_t *fh, uint32_t len, const st
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 
-/* The slot of this very handle, copied consistently (the seqlock's read side) into *out:
- * true when the handle is there, byte for byte. */
+/* The slot of this very handle, copied consistently (the seqlock's read side) into *out
+ * (its attributes only when with_attrs): true when the handle is there, byte for byte. */
 static bool warm_read(struct server *srv, const uint8_t *fh, uint32_t len,
-		      struct obj_warm_slot *out)
+		      struct obj_warm_slot *out, bool with_attrs)
 {
 	struct obj_warm_slot *s;
 	uint32_t seq;
@@ -518,7 +518,8 @@ static bool warm_read(struct server *srv, const uint8_t *fh, uint32_t len,
 		return false;
 	out->when = s->when;
 	out->gen = s->gen;
-	out->a = s->a;
+	if (with_attrs)
+		out->a = s->a;
 	same = s->len == len && memcmp(s->fh, fh, len) == 0;
 	atomic_thread_fence(memory_order_acquire);
 	return same && atomic_load_explicit(&s->seq, memory_order_relaxed) == seq;
@@ -531,7 +532,7 @@ bool obj_attr_cached(struct server *srv, const uint8_t *fh, uint32_t len, struct
 
 	if (!srv->cfg->attr_cache)
 		return false;
-	if (!warm_read(srv, fh, len, &w) || w.gen != atomic_load(&srv->attr_gen) ||
+	if (!warm_read(srv, fh, len, &w, true) || w.gen != atomic_load(&srv->attr_gen) ||
 	    warm_now() - w.when > srv->cfg->attr_cache) {
 		atomic_fetch_add_explicit(&srv->attr_misses, 1, memory_order_relaxed);
 		return false;
@@ -561,7 +562,7 @@ static bool obj_warm(struct server *srv, const uint8_t *fh, uint32_t len)
 {
 	struct obj_warm_slot w;
 
-	return warm_read(srv, fh, len, &w) && warm_now() - w.when <= OBJ_WARM_SECS;
+	return warm_read(srv, fh, len, &w, false) && warm_now() - w.when <= OBJ_WARM_SECS;
 }
 
 /* Resolve the handle in fhb into o (x->obj or another object of the op). */
@@ -608,6 +609,12 @@ static nfsstat4 resolve_into(struct opx *x, const struct compound_fh *fhb, struc
 		o->fd = o->exp->root_fd;
 		return next(x);
 	}
+	/* An op that only reads attributes (GETATTR) needs no fd when READDIR's statx of this
+	 * handle is still good (obj_attr_cached). */
+	if (x->attrs_only && o == &x->obj && obj_attr_cached(x->srv, fh, o->fh_len, &x->stx)) {
+		x->attrs_cached = true;
+		return next(x);
+	}
 	fd = obj_fd_cached(x->srv, fh, o->fh_len, 'p', &ref);
 	if (fd >= 0) {
 		obj_pin_until_done(c, x->srv, ref);
@@ -649,38 +656,6 @@ nfsstat4 opx_resolve_stat(struct opx *x, opx_step next)
 {
 	x->after = next;
 	return opx_resolve(x, resolve_stat_step);
-}
-
-bool opx_cached_attrs(struct opx *x)
-{
-	const struct compound_fh *fhb = &x->c->cfh;
-	struct export_rt *e;
-	struct statx stx;
-	struct fh_kernel kh;
-	uint32_t id;
-	uint8_t *fh;
-
-	if (!fhb->set || fh_decode(fhb->data, fhb->len, &id, &kh) < 0 || id == 0)
-		return false;
-	e = server_export(x->srv, id);
-	/* the export root has its fd at hand; everything else must have been listed */
-	if (!e || (fhb->len == e->root_fh_len && memcmp(fhb->data, e->root_fh, fhb->len) == 0) ||
-	    !obj_attr_cached(x->srv, fhb->data, fhb->len, &stx))
-		return false;
-	fh = compound_alloc(x->c, fhb->len);
-	if (!fh)
-		return false;
-	memcpy(fh, fhb->data, fhb->len);
-	x->data_fd = -1;
-	obj_cred(&x->req->cred, e, &x->cred);
-	memset(&x->obj, 0, sizeof(x->obj));
-	x->obj.fd = -1;
-	x->obj.exp = e;
-	x->obj.kh = kh;
-	x->obj.fh = fh;
-	x->obj.fh_len = fhb->len;
-	x->stx = stx;
-	return true;
 }
 
 nfsstat4 opx_resolve_saved(struct opx *x, struct nfs_obj *o, opx_step next)

@@ -76,6 +76,11 @@ struct opx {
 	int data_fd;             /* after opx_data_fd(): a readable (or read-write) fd */
 	struct nfs_obj *resolving; /* the object a handle is being opened for */
 	bool resolving_listed;   /* its handle was listed by READDIR a moment ago (obj_warm) */
+	/* Set by an op that only reads attributes (GETATTR) before opx_resolve(): when the warm
+	 * table still holds good attributes of the current FH (obj_attr_cached), resolving fills
+	 * x->stx from them, sets attrs_cached and opens nothing (x->obj.fd stays -1). */
+	bool attrs_only;
+	bool attrs_cached;
 	int allowed;             /* after opx_access(): the R_OK|W_OK|X_OK bits allowed */
 	uint64_t cache_gen;      /* page-cache generation when opx_stat()'s statx went out */
 	struct pc_file *cache_file; /* its page-cache entry, held while that statx is out */
@@ -106,11 +111,6 @@ nfsstat4 opx_resolve(struct opx *x, opx_step next);
 
 /* opx_resolve(), then opx_stat() of the object, then next: what most ops start with. */
 nfsstat4 opx_resolve_stat(struct opx *x, opx_step next);
-
-/* Instead of opx_resolve_stat() for ops that only read attributes (GETATTR): true when the
- * current FH's attributes are in the warm table (obj_attr_cached), with x->obj and x->stx
- * filled as opx_resolve_stat() would, but no fd (x->obj.fd is -1). */
-bool opx_cached_attrs(struct opx *x);
 
 /* Resolve the saved FH into o (RENAME's source directory, LINK's source object), then next.
  * x->cred stays the current FH's: an op on two objects requires the same export (XDEV). */
