@@ -478,14 +478,20 @@ static int encode_mask(const struct attr_src *src, const struct attr_mask *m, XD
 	union attr_val v;
 	int rc;
 
-	for (unsigned int a = 0; a <= ATTR_MAX; a++) {
-		if (!attr_mask_has(m, a))
-			continue;
-		rc = attr_value(&c, a, &v);
-		if (rc)
-			return rc;
-		if (!attr_defs[a].proc(x, &v))
-			return -ENOSPC; /* values are valid: only the buffer can end */
+	/* Only the set bits, lowest first (a GETATTR asks for ~15 of 83; testing each bit was
+	 * a tenth of a GETATTR's instructions). */
+	for (unsigned int i = 0; i < ATTR_WORDS; i++) {
+		for (uint32_t w = m->w[i]; w; w &= w - 1) {
+			unsigned int a = i * 32 + (unsigned int)__builtin_ctz(w);
+
+			if (a > ATTR_MAX)
+				break;
+			rc = attr_value(&c, a, &v);
+			if (rc)
+				return rc;
+			if (!attr_defs[a].proc(x, &v))
+				return -ENOSPC; /* values are valid: only the buffer can end */
+		}
 	}
 	return 0;
 }
