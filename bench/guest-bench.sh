@@ -30,6 +30,9 @@ _rss() {
 # per thread of a user-space server: name, utime, stime (clock ticks)
 _cpu() {
     local pid t
+    # the whole guest first (user nice system idle iowait irq softirq, in clock ticks): a
+    # kernel server's threads do not show below, so compare servers by this line
+    awk '/^cpu / { print "all", $2, $3, $4, $5, $6, $7, $8 }' /proc/stat
     pid=$(cat "/run/srv-$1.pid" 2>/dev/null) || return 0
     for t in /proc/"$pid"/task/*; do
         awk '{ sub(/^[0-9]+ \(/, ""); n = $0; sub(/\).*/, "", n); sub(/^[^)]*\) /, "");

@@ -148,7 +148,7 @@ struct key {
 
 enum {
 	G_LISTEN, G_THREADS, G_LOG_LEVEL, G_STATE_DIR, G_LEASE_TIME, G_GRACE_TIME,
-	G_MAX_RECORD, G_OWNER_DOMAIN, G_CACHE_SIZE, G_ATTR_CACHE, G_NKEYS
+	G_MAX_RECORD, G_OWNER_DOMAIN, G_CACHE_SIZE, G_ATTR_CACHE, G_BUSY_POLL, G_NKEYS
 };
 
 static const struct key global_keys[G_NKEYS] = {
@@ -168,6 +168,8 @@ static const struct key global_keys[G_NKEYS] = {
 			  16 * TIB, NULL},
 	[G_ATTR_CACHE] = {"attr_cache", V_UINT, offsetof(struct config, attr_cache), 0, 3600,
 			  " seconds"},
+	[G_BUSY_POLL] = {"busy_poll", V_UINT, offsetof(struct config, busy_poll), 0, 100000,
+			 " microseconds"},
 };
 
 enum { E_ID, E_PSEUDO, E_ACCESS, E_SQUASH, E_ANONUID, E_ANONGID, E_NKEYS };
@@ -1151,6 +1153,7 @@ static struct config *config_new(const char *name)
 	c->max_record = CONFIG_DEFAULT_MAX_RECORD;
 	c->cache_size = CONFIG_DEFAULT_CACHE_SIZE;
 	c->attr_cache = CONFIG_DEFAULT_ATTR_CACHE;
+	c->busy_poll = CONFIG_DEFAULT_BUSY_POLL;
 	c->name = strdup(name);
 	c->state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
 	c->owner_domain = strdup("");

@@ -343,6 +343,11 @@ void server_destroy(struct server *srv)
 struct loop_watchers {
 	ev_io stor_io;       /* the storage engine's completions */
 	ev_prepare prepare;  /* submit what the callbacks queued, before the loop sleeps */
+	/* busy_poll (conf/README.md): while active, libev polls with a zero timeout instead of
+	 * sleeping. Its callback runs only in an iteration that found nothing to do. */
+	ev_idle poll;
+	unsigned int idle_iter; /* the last iteration that found nothing (ev_iteration) */
+	ev_tstamp busy_at;      /* when an iteration last found something */
 	ev_signal sigterm, sigint, sighup, sigusr1;
 	ev_timer sweep;      /* expire clients whose lease ran out */
 	bool in_grace;       /* as the last sweep saw it, to log its end once */
@@ -359,16 +364,45 @@ static void stor_ready(struct ev_loop *loop, ev_io *w, int revents)
 	stor_reap(lp->stor);
 }
 
+static void poll_idle(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct loop_watchers *lw = w->data;
+
+	(void)revents;
+	lw->idle_iter = ev_iteration(loop);
+}
+
+/* Sleep or keep polling (busy_poll). Waking a sleeping loop costs the kernel a context switch
+ * and, on an idle CPU, a wake-up from halt: for a client that sends one request at a time
+ * that is on every request's round trip, and under a virtual CPU it was a third of it
+ * (docs/PERFORMANCE.md). So the loop goes on polling for busy_poll microseconds after the
+ * last iteration that had an event, and sleeps only when none came for that long. */
+static void poll_or_sleep(struct ev_loop *loop, struct srv_loop *lp)
+{
+	struct loop_watchers *w = lp->watchers;
+	ev_tstamp window = lp->srv->cfg->busy_poll / 1e6;
+
+	if (ev_iteration(loop) != w->idle_iter) {
+		/* the iteration that just ended had an event (or the loop just woke with one) */
+		w->busy_at = ev_now(loop);
+		if (!ev_is_active(&w->poll))
+			ev_idle_start(loop, &w->poll);
+	} else if (ev_now(loop) - w->busy_at >= window && ev_is_active(&w->poll)) {
+		ev_idle_stop(loop, &w->poll);
+	}
+}
+
 static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct srv_loop *lp = w->data;
 	int ret;
 
-	(void)loop;
 	(void)revents;
 	ret = stor_flush(lp->stor);
 	if (ret < 0)
 		log_error("storage engine: submit failed: %s", strerror(-ret));
+	if (lp->srv->cfg->busy_poll)
+		poll_or_sleep(loop, lp);
 }
 
 int srv_loop_create(struct srv_loop **out, struct server *srv, struct ev_loop *loop)
@@ -401,6 +435,8 @@ int srv_loop_create(struct srv_loop **out, struct server *srv, struct ev_loop *l
 	ev_prepare_init(&w->prepare, before_sleep);
 	w->prepare.data = lp;
 	ev_prepare_start(loop, &w->prepare);
+	ev_idle_init(&w->poll, poll_idle);
+	w->poll.data = w;
 	*out = lp;
 	return 0;
 }
@@ -443,6 +479,7 @@ void srv_loop_destroy(struct srv_loop *lp)
 	close_listeners(lp);
 	ev_io_stop(lp->loop, &w->stor_io);
 	ev_prepare_stop(lp->loop, &w->prepare);
+	ev_idle_stop(lp->loop, &w->poll);
 	stor_destroy(lp->stor); /* waits for what is still in flight */
 	free(w);
 	free(lp);

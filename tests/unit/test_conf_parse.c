@@ -90,6 +90,7 @@ static void test_example_file(void **state)
 	assert_string_equal(c->owner_domain, "");
 	assert_int_equal(c->cache_size, 1073741824);
 	assert_int_equal(c->attr_cache, 60);
+	assert_int_equal(c->busy_poll, 1000);
 	assert_int_equal(c->nexports, 3);
 
 	e = &c->exports[0];
@@ -134,7 +135,8 @@ static void test_docs_cover_every_key(void **state)
 {
 	static const char *const global[] = {"listen", "threads", "log_level", "state_dir",
 					     "lease_time", "grace_time", "max_record",
-					     "owner_domain", "cache_size", "attr_cache"};
+					     "owner_domain", "cache_size", "attr_cache",
+					     "busy_poll"};
 	static const char *const exp[] = {"id", "pseudo", "access", "squash", "anonuid",
 					  "anongid"};
 	char readme_path[4096], *slash, *example = read_text(SLUICE_CONF_EXAMPLE), *readme;
@@ -197,6 +199,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->owner_domain, "");
 	assert_int_equal(c->cache_size, (uint64_t)1 << 30);
 	assert_int_equal(c->attr_cache, CONFIG_DEFAULT_ATTR_CACHE);
+	assert_int_equal(c->busy_poll, CONFIG_DEFAULT_BUSY_POLL);
 
 	assert_int_equal(c->nexports, 1);
 	assert_int_equal(e->id, 1);
@@ -221,7 +224,8 @@ static void test_every_global_key(void **state)
 				    "max_record = 4160K\n"
 				    "owner_domain = cluster.local\n"
 				    "cache_size = 64G\n"
-				    "attr_cache = 0\n" EXP);
+				    "attr_cache = 0\n"
+				    "busy_poll = 250\n" EXP);
 
 	(void)state;
 	assert_int_equal(c->nlisten, 1);
@@ -235,6 +239,7 @@ static void test_every_global_key(void **state)
 	assert_string_equal(c->owner_domain, "cluster.local");
 	assert_int_equal(c->cache_size, (uint64_t)64 << 30);
 	assert_int_equal(c->attr_cache, 0);
+	assert_int_equal(c->busy_poll, 250);
 	config_free(c);
 }
 
@@ -285,6 +290,8 @@ static void test_threads(void **state)
 	expect_err("threads = 1025\n" EXP,
 		   "t.conf:1: threads: '1025' is out of range (auto or 1..1024)");
 	expect_err("threads = Auto\n" EXP, "t.conf:1: threads: 'Auto' is not a number");
+	expect_err("busy_poll = 100001\n" EXP,
+		   "t.conf:1: busy_poll: '100001' is out of range (0..100000 microseconds)");
 }
 
 static void test_size_suffixes(void **state)
