@@ -69,11 +69,15 @@ for srv in $SERVERS; do
     for j in $JOBS; do
         cold
         echo "#   $srv $j"
+        # the client's per-op counts and times around each job (which ops a job's time goes to)
+        cp /proc/self/mountstats "$out/$srv-$j-mountstats-before.txt"
         fio --output-format=json --output="$out/$srv-$j.json" --directory="/mnt/nfs/$j" "/job/jobs/$j.fio" \
             || echo "fio $j on $srv failed"
+        cp /proc/self/mountstats "$out/$srv-$j-mountstats-after.txt"
         if [ "$j" = smallfiles ]; then # the same files again, caches warm
             fio --output-format=json --output="$out/$srv-smallfiles-warm.json" --directory="/mnt/nfs/$j" \
                 "/job/jobs/$j.fio" || echo "fio smallfiles warm on $srv failed"
+            cp /proc/self/mountstats "$out/$srv-smallfiles-warm-mountstats-after.txt"
         fi
         [ "$j" = ckptwrite ] && rm -f "$exp/ckptwrite/"*
         _rss "$srv"
