@@ -41,7 +41,7 @@
 #define CONFIG_DEFAULT_MAX_RECORD ((uint64_t)(1024 * 1024 + 64 * 1024)) /* = RECMARK_DEFAULT_MAX */
 #define CONFIG_DEFAULT_CACHE_SIZE ((uint64_t)1 << 30)
 #define CONFIG_DEFAULT_ATTR_CACHE 60u /* seconds, as Ganesha's attribute expiry and acregmax */
-#define CONFIG_DEFAULT_BUSY_POLL 1000u /* microseconds: see busy_poll in conf/README.md */
+#define CONFIG_DEFAULT_BUSY_POLL 5000u /* microseconds: see busy_poll in conf/README.md */
 #define CONFIG_DEFAULT_ANON_ID 65534u /* nobody/nogroup on Debian, as knfsd */
 
 /* The order of enum log_level in server/log.h, so main() can convert with a cast. */

@@ -348,6 +348,8 @@ struct loop_watchers {
 	ev_idle poll;
 	unsigned int idle_iter; /* the last iteration that found nothing (ev_iteration) */
 	ev_tstamp busy_at;      /* when an iteration last found something */
+	ev_tstamp window;       /* how long to poll now: POLL_MIN..busy_poll, adapted */
+	ev_tstamp slept_at;     /* when polling last stopped; 0: never */
 	ev_signal sigterm, sigint, sighup, sigusr1;
 	ev_timer sweep;      /* expire clients whose lease ran out */
 	bool in_grace;       /* as the last sweep saw it, to log its end once */
@@ -372,23 +374,49 @@ static void poll_idle(struct ev_loop *loop, ev_idle *w, int revents)
 	lw->idle_iter = ev_iteration(loop);
 }
 
+#define POLL_MIN 50e-6 /* seconds: the shortest poll window */
+
 /* Sleep or keep polling (busy_poll). Waking a sleeping loop costs the kernel a context switch
  * and, on an idle CPU, a wake-up from halt: for a client that sends one request at a time
  * that is on every request's round trip, and under a virtual CPU it was a third of it
- * (docs/PERFORMANCE.md). So the loop goes on polling for busy_poll microseconds after the
- * last iteration that had an event, and sleeps only when none came for that long. */
+ * (docs/PERFORMANCE.md). So the loop goes on polling for a window after the last iteration
+ * that had an event, and sleeps only when none came for that long.
+ *
+ * The window adapts, as the kernel's haltpoll governor does for an idle vCPU: a wake-up that
+ * came less than busy_poll after the loop went to sleep says a longer poll would have caught
+ * it (the window grows to cover it, at most busy_poll); a sleep of busy_poll or more says
+ * polling is wasted on this traffic (the window halves, down to POLL_MIN). A client that
+ * sends a request every few hundred microseconds keeps the loop awake; one that comes every
+ * second costs POLL_MIN of polling per request, not busy_poll. */
 static void poll_or_sleep(struct ev_loop *loop, struct srv_loop *lp)
 {
 	struct loop_watchers *w = lp->watchers;
-	ev_tstamp window = lp->srv->cfg->busy_poll / 1e6;
+	ev_tstamp max = lp->srv->cfg->busy_poll / 1e6, now = ev_now(loop);
 
+	if (w->window <= 0 || w->window > max)
+		w->window = max;
 	if (ev_iteration(loop) != w->idle_iter) {
 		/* the iteration that just ended had an event (or the loop just woke with one) */
-		w->busy_at = ev_now(loop);
-		if (!ev_is_active(&w->poll))
+		if (!ev_is_active(&w->poll)) {
+			if (w->slept_at > 0) {
+				ev_tstamp slept = now - w->slept_at;
+
+				if (slept < max)
+					w->window = w->window * 2 > slept * 1.25 ? w->window * 2
+										: slept * 1.25;
+				else
+					w->window /= 2;
+				if (w->window < POLL_MIN)
+					w->window = POLL_MIN;
+				if (w->window > max)
+					w->window = max;
+			}
 			ev_idle_start(loop, &w->poll);
-	} else if (ev_now(loop) - w->busy_at >= window && ev_is_active(&w->poll)) {
+		}
+		w->busy_at = now;
+	} else if (now - w->busy_at >= w->window && ev_is_active(&w->poll)) {
 		ev_idle_stop(loop, &w->poll);
+		w->slept_at = now;
 	}
 }
 

@@ -12,8 +12,11 @@ GETATTR:
 
   1. busy_poll = 0.1 s: at least 20 ms (it polled after the request) and at most 0.6 s (it
      stopped polling and slept); a loop that never stops would use about a whole second;
-  2. busy_poll = 0: under 20 ms (it slept at once), and over several such seconds too;
-  3. both answer every request and stop with status 0 on SIGTERM.
+  2. the window adapts (server.c, poll_or_sleep): after requests a second apart it has
+     shrunk (under 12 ms, expected ~3); after requests 30 ms apart it has grown again to
+     cover that gap (at least 20 ms, expected ~37);
+  3. busy_poll = 0: under 20 ms (it slept at once), and over several such seconds too;
+  4. both answer every request and stop with status 0 on SIGTERM.
 
 The bounds are wide on purpose (the expected values are 0.1 s and ~0): this checks what the
 loop does, not how fast it is. Every check prints one TAP line; the last line is the summary.
@@ -40,11 +43,15 @@ def loop_cpu_ns(pid):
         return int(f.read().split()[0])
 
 
-def cpu_after_request(srv, c):
-    """One GETATTR of the root, then the loop's CPU time over the next second, in ms."""
+def getattr_root(c):
     cr = c.compound([R.putrootfh(), R.getattr_(R.FATTR4_SIZE)])
     if cr.status != 0:
         raise AssertionError("GETATTR: " + cr.describe())
+
+
+def cpu_after_request(srv, c):
+    """One GETATTR of the root, then the loop's CPU time over the next second, in ms."""
+    getattr_root(c)
     before = loop_cpu_ns(srv.p.pid)
     time.sleep(1.0)
     return (loop_cpu_ns(srv.p.pid) - before) / 1e6
@@ -53,10 +60,27 @@ def cpu_after_request(srv, c):
 def polling(srv):
     with Client(srv.port, cred=CRED) as c:
         cpu_after_request(srv, c)  # the first request's one-time work out of the way
-        ms = cpu_after_request(srv, c)
-        tap.ok(20 <= ms <= 600,
+        first = cpu_after_request(srv, c)
+        tap.ok(20 <= first <= 600,
                "busy_poll = 0.1 s: the loop polls after a request, then sleeps",
-               "loop CPU over the second after a GETATTR: %.1f ms (want 20..600)" % ms)
+               "loop CPU over the second after a GETATTR: %.1f ms (want 20..600)" % first)
+        # Requests a second apart: every sleep is longer than busy_poll, the window halves
+        # each time (0.05 s after the one above, then 25, 12.5, 6.25, 3.1 ms).
+        for _ in range(3):
+            cpu_after_request(srv, c)
+        last = cpu_after_request(srv, c)
+        tap.ok(last < 12 and last < first / 3,
+               "requests a second apart: the poll window shrinks",
+               "loop CPU after the 6th request %.1f ms, after the 2nd %.1f ms (want < 12 and "
+               "< a third of it)" % (last, first))
+        # Requests 30 ms apart: the loop woke 30 ms after it went to sleep, less than
+        # busy_poll, so the window grows to cover that (~37 ms) and the loop stays awake.
+        for _ in range(15):
+            getattr_root(c)
+            time.sleep(0.03)
+        grown = cpu_after_request(srv, c)
+        tap.ok(20 <= grown <= 600, "requests 30 ms apart: the poll window grows again",
+               "loop CPU over the second after the last: %.1f ms (want 20..600)" % grown)
 
 
 def sleeping(srv):

@@ -90,7 +90,7 @@ static void test_example_file(void **state)
 	assert_string_equal(c->owner_domain, "");
 	assert_int_equal(c->cache_size, 1073741824);
 	assert_int_equal(c->attr_cache, 60);
-	assert_int_equal(c->busy_poll, 1000);
+	assert_int_equal(c->busy_poll, 5000);
 	assert_int_equal(c->nexports, 3);
 
 	e = &c->exports[0];
