@@ -350,6 +350,7 @@ struct loop_watchers {
 	ev_tstamp busy_at;      /* when an iteration last found something */
 	ev_tstamp window;       /* how long to poll now: POLL_MIN..busy_poll, adapted */
 	ev_tstamp slept_at;     /* when polling last stopped; 0: never */
+	unsigned int long_sleeps; /* sleeps of busy_poll or more since polling last paid off */
 	ev_signal sigterm, sigint, sighup, sigusr1;
 	ev_timer sweep;      /* expire clients whose lease ran out */
 	bool in_grace;       /* as the last sweep saw it, to log its end once */
@@ -374,7 +375,8 @@ static void poll_idle(struct ev_loop *loop, ev_idle *w, int revents)
 	lw->idle_iter = ev_iteration(loop);
 }
 
-#define POLL_MIN 50e-6 /* seconds: the shortest poll window */
+#define POLL_MIN 50e-6   /* seconds: the shortest poll window */
+#define POLL_LONG_SLEEPS 4 /* long sleeps in a row before the window shrinks */
 
 /* Sleep or keep polling (busy_poll). Waking a sleeping loop costs the kernel a context switch
  * and, on an idle CPU, a wake-up from halt: for a client that sends one request at a time
@@ -382,12 +384,15 @@ static void poll_idle(struct ev_loop *loop, ev_idle *w, int revents)
  * (docs/PERFORMANCE.md). So the loop goes on polling for a window after the last iteration
  * that had an event, and sleeps only when none came for that long.
  *
- * The window adapts, as the kernel's haltpoll governor does for an idle vCPU: a wake-up that
- * came less than busy_poll after the loop went to sleep says a longer poll would have caught
- * it (the window grows to cover it, at most busy_poll); a sleep of busy_poll or more says
- * polling is wasted on this traffic (the window halves, down to POLL_MIN). A client that
- * sends a request every few hundred microseconds keeps the loop awake; one that comes every
- * second costs POLL_MIN of polling per request, not busy_poll. */
+ * The window adapts, much as the kernel's haltpoll governor does for an idle vCPU: a wake-up
+ * that came less than busy_poll after the loop went to sleep says a longer poll would have
+ * caught it (the window grows to cover it, at most busy_poll). Sleeps of busy_poll or more,
+ * POLL_LONG_SLEEPS of them in a row with no poll paying off in between, say polling is wasted
+ * on this traffic: from then on each one halves the window, down to POLL_MIN. A poll pays off
+ * when an event arrives after the loop has already polled and found nothing. The run of
+ * long sleeps keeps one odd pause of a busy client (measured: halving at the first long
+ * sleep lost most of the gain in ls -l) from shrinking the window, while a client that comes
+ * once a second soon costs POLL_MIN of polling per request instead of busy_poll. */
 static void poll_or_sleep(struct ev_loop *loop, struct srv_loop *lp)
 {
 	struct loop_watchers *w = lp->watchers;
@@ -401,17 +406,21 @@ static void poll_or_sleep(struct ev_loop *loop, struct srv_loop *lp)
 			if (w->slept_at > 0) {
 				ev_tstamp slept = now - w->slept_at;
 
-				if (slept < max)
+				if (slept < max) {
+					w->long_sleeps = 0;
 					w->window = w->window * 2 > slept * 1.25 ? w->window * 2
 										: slept * 1.25;
-				else
+				} else if (++w->long_sleeps >= POLL_LONG_SLEEPS) {
 					w->window /= 2;
+				}
 				if (w->window < POLL_MIN)
 					w->window = POLL_MIN;
 				if (w->window > max)
 					w->window = max;
 			}
 			ev_idle_start(loop, &w->poll);
+		} else if (ev_iteration(loop) == w->idle_iter + 1) {
+			w->long_sleeps = 0; /* the one before found nothing: the poll paid off */
 		}
 		w->busy_at = now;
 	} else if (now - w->busy_at >= w->window && ev_is_active(&w->poll)) {
