@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""host.busypoll: the loop polls for busy_poll microseconds after an event, then sleeps.
+"""host.busypoll: the loop polls for a while after an event (at most busy_poll), then sleeps.
 
     busypoll.py SLUICED
 
-After its last event a loop thread keeps polling its sockets for busy_poll microseconds, so a
-client that sends one request at a time finds it awake (server/server.c, poll_or_sleep), and
-then sleeps: an idle server must use no CPU. This test starts SLUICED twice on free ports of
+After its last event a loop thread keeps polling its sockets for a window of at most busy_poll
+microseconds, which adapts to the gaps between requests, so a client that sends one request at
+a time finds it awake (server/server.c, poll_or_sleep); then it sleeps: an idle server must
+use no CPU. This test starts SLUICED twice on free ports of
 127.0.0.1 (busy_poll = 100000, i.e. 0.1 s, and busy_poll = 0) and reads the loop thread's own
 CPU time (/proc/PID/task/PID/schedstat, nanoseconds on a CPU) over the second after one
 GETATTR:
