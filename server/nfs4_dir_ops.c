@@ -193,12 +193,16 @@ static nfsstat4 op_secinfo(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 #define RD_DENTS_MAX (128u * 1024u) /* most bytes per getdents64 call */
 #define RD_DENTS_MIN 4096u
 #define RD_DENT_GUESS 40u          /* getdents64 bytes per entry: 19 + name, 8-aligned */
-/* Entries looked at per READDIR (arena: ~700 B each, with the reply's 1 MiB within the 4 MiB
- * cap). The Linux client asks for up to 1 MiB a call and fills a 1 MiB getdents buffer of
- * its caller (~32,000 short names) before it returns: the fewer calls that takes, the
- * fresher the attributes are when ls stats the entries (older than acregmin, they cost a
- * GETATTR each). */
+/* Entries looked at per batch (getdents, then their statx in parallel parts, then their
+ * encoding). A READDIR runs batches until its reply is full: the Linux client asks for up to
+ * 1 MiB a call (~3,900 entries with its usual attributes) and fills a 1 MiB getdents buffer of
+ * its caller (~32,000 short names) before it returns; the fewer calls that takes, the fresher
+ * the attributes are when ls stats the entries (older than acregmin, each costs a GETATTR).
+ * The batch's scratch (statx, handles: ~420 B an entry) is reused by the next batch. */
 #define RD_MAX_ENTRIES 2048u
+/* arena bytes an entry keeps past its share of the reply budget: entry4, attribute mask,
+ * getdents bytes, alignment */
+#define RD_ENT_KEEP 144u
 #define RD_PART_MIN 256u           /* entries per statx job: the batch is split over workers */
 #define RD_PARTS_MAX 4u
 #define RD_ATTR_SCRATCH 8192u      /* one entry's attributes, before they are copied */
@@ -230,6 +234,11 @@ struct rd {
 	uint32_t *fh_lens;
 	uint64_t gen; /* srv->attr_gen before the statx went out (obj_warm_note) */
 	struct stor_req parts[RD_PARTS_MAX];
+	/* the reply as batches add to it */
+	entry4 **tail;    /* where the next entry goes */
+	size_t used;      /* bytes of the entries in the reply */
+	size_t dirbytes;  /* their cookies and names (dircount) */
+	unsigned cap_ents; /* entries the batch scratch (names .. fh_lens) has room for */
 };
 
 static size_t xdr_pad(size_t n)
@@ -242,24 +251,23 @@ static void rd_close(void *arg)
 	close((int)(intptr_t)arg);
 }
 
-/* Append the entry e with its attributes encoded in buf (attrs filled) at *tail; false when
- * it does not fit in what is left of the budget. */
-static bool rd_append(struct rd *rd, entry4 ***tail, size_t *used, size_t *dirbytes,
-		      entry4 *e)
+/* Append the entry e with its attributes encoded (attrs filled) at rd->tail; false when it
+ * does not fit in what is left of the budget. */
+static bool rd_append(struct rd *rd, entry4 *e)
 {
 	size_t sz = 4 + 8 + 4 + xdr_pad(e->name.utf8string_len) + 4 +
 		    4 * e->attrs.attrmask.bitmap4_len + 4 + xdr_pad(e->attrs.attr_vals.attrlist4_len);
 	size_t dsz = 8 + 4 + xdr_pad(e->name.utf8string_len);
 
-	if (*used + sz > rd->budget)
+	if (rd->used + sz > rd->budget)
 		return false;
 	/* dircount (RFC 8881 §18.23.3) bounds cookies + names; at least one entry goes. */
-	if (*used > 0 && rd->a->dircount > 0 && *dirbytes + dsz > rd->a->dircount)
+	if (rd->used > 0 && rd->a->dircount > 0 && rd->dirbytes + dsz > rd->a->dircount)
 		return false;
-	*used += sz;
-	*dirbytes += dsz;
-	**tail = e;
-	*tail = &e->nextentry;
+	rd->used += sz;
+	rd->dirbytes += dsz;
+	*rd->tail = e;
+	rd->tail = &e->nextentry;
 	return true;
 }
 
@@ -324,15 +332,29 @@ static nfsstat4 rd_entry_attrs(struct opx *x, struct rd *rd, struct rd_ent *re, 
 	return NFS4_OK;
 }
 
+static nfsstat4 rd_more(struct opx *x, int64_t pos);
+
+/* Room in the compound's arena for one more batch: its entries' keep, the rest of the
+ * budget in attributes, and the reply's encoding of the whole op. Without it the batch would
+ * fail half-way with the arena's cap; the reply then goes with what it has. */
+static bool rd_room_for_batch(const struct opx *x, const struct rd *rd)
+{
+	const struct arena *a = &x->c->arena;
+	size_t need = (size_t)RD_MAX_ENTRIES * RD_ENT_KEEP + RD_DENTS_MAX +
+		      (rd->budget - rd->used) + rd->budget + RD_RESOK_FIXED + 4096;
+
+	return a->cap == 0 || (a->total < a->cap && a->cap - a->total >= need);
+}
+
+/* Encode the batch's entries after those already in the reply. When all of them fit, the
+ * directory goes on and the reply has room for more, the next batch starts where this one
+ * ended (the last entry's cookie). */
 static nfsstat4 rd_encode(struct opx *x)
 {
 	struct rd *rd = x->priv;
 	READDIR4resok *ok = &x->res->nfs_resop4_u.opreaddir.READDIR4res_u.resok4;
-	entry4 **tail = &ok->reply.entries;
-	size_t used = 0, dirbytes = 0;
 	unsigned i;
 
-	memset(ok->cookieverf, 0, NFS4_VERIFIER_SIZE);
 	for (i = 0; i < rd->nents; i++) {
 		struct rd_ent *re = &rd->ents[i];
 		entry4 *e = compound_alloc(x->c, sizeof(*e));
@@ -350,12 +372,22 @@ static nfsstat4 rd_encode(struct opx *x)
 		e->cookie = re->cookie;
 		e->name.utf8string_val = (char *)re->name;
 		e->name.utf8string_len = re->namelen;
-		if (!rd_append(rd, &tail, &used, &dirbytes, e))
+		if (!rd_append(rd, e))
 			break;
 	}
-	*tail = NULL;
+	*rd->tail = NULL;
 	if (i < rd->nents && !ok->reply.entries)
 		return NFS4ERR_TOOSMALL; /* §18.23.3: not even one entry fits */
+	if (i == rd->nents && !rd->end && rd->nents > 0 &&
+	    rd->used + 16 + RD_ATTR_GUESS < rd->budget &&
+	    (rd->a->dircount == 0 || rd->dirbytes + 64 < rd->a->dircount) &&
+	    rd_room_for_batch(x, rd)) {
+		int64_t pos = (int64_t)rd->ents[rd->nents - 1].cookie;
+
+		rd->nents = 0;
+		rd->est = rd->used;
+		return rd_more(x, pos);
+	}
 	ok->reply.eof = i == rd->nents && rd->end;
 	return NFS4_OK;
 }
@@ -372,13 +404,19 @@ static nfsstat4 rd_stat(struct opx *x)
 	/* The attributes and handles of the batch in a few offload jobs that run side by side
 	 * (the names were just read, so their inodes are usually found without waiting for the
 	 * disk; the statx brings each inode in for its name_to_handle_at). */
-	rd->names = compound_alloc(x->c, rd->nents * sizeof(*rd->names));
-	rd->stx = compound_alloc(x->c, rd->nents * sizeof(*rd->stx));
-	rd->res = compound_alloc(x->c, rd->nents * sizeof(*rd->res));
-	rd->fhs = compound_alloc(x->c, (size_t)rd->nents * FH_MAX_SIZE);
-	rd->fh_lens = compound_alloc(x->c, rd->nents * sizeof(*rd->fh_lens));
-	if (!rd->names || !rd->stx || !rd->res || !rd->fhs || !rd->fh_lens)
-		return NFS4ERR_SERVERFAULT;
+	if (rd->nents > rd->cap_ents) {
+		/* a later batch of this op reuses it, when it is no larger */
+		unsigned n = rd->nents;
+
+		rd->cap_ents = n;
+		rd->names = compound_alloc(x->c, n * sizeof(*rd->names));
+		rd->stx = compound_alloc(x->c, n * sizeof(*rd->stx));
+		rd->res = compound_alloc(x->c, n * sizeof(*rd->res));
+		rd->fhs = compound_alloc(x->c, (size_t)n * FH_MAX_SIZE);
+		rd->fh_lens = compound_alloc(x->c, n * sizeof(*rd->fh_lens));
+		if (!rd->names || !rd->stx || !rd->res || !rd->fhs || !rd->fh_lens)
+			return NFS4ERR_SERVERFAULT;
+	}
 	for (unsigned i = 0; i < rd->nents; i++) {
 		rd->names[i] = rd->ents[i].name;
 		rd->res[i] = -EIO; /* until the job says otherwise; fh_lens[i] is read only after */
@@ -399,8 +437,6 @@ static nfsstat4 rd_stat(struct opx *x)
 	}
 	return OP_PARKED;
 }
-
-static nfsstat4 rd_more(struct opx *x, int64_t pos);
 
 /* Entries of one getdents64 batch: keep all but "." and "..", until the estimate fills the
  * budget. */
@@ -489,11 +525,9 @@ static nfsstat4 rd_pseudo(struct opx *x)
 	struct rd *rd = x->priv;
 	const struct pseudo_node *dir = x->obj.pnode;
 	READDIR4resok *ok = &x->res->nfs_resop4_u.opreaddir.READDIR4res_u.resok4;
-	entry4 **tail = &ok->reply.entries;
-	size_t used = 0, dirbytes = 0, i;
+	size_t i;
 	uint64_t cookie = rd->a->cookie;
 
-	memset(ok->cookieverf, 0, NFS4_VERIFIER_SIZE);
 	for (i = cookie ? (size_t)(cookie - 2) : 0; i < dir->nchildren; i++) {
 		const struct pseudo_node *n = dir->children[i];
 		entry4 *e = compound_alloc(x->c, sizeof(*e));
@@ -530,10 +564,10 @@ static nfsstat4 rd_pseudo(struct opx *x)
 		e->cookie = i + 3;
 		e->name.utf8string_val = n->name;
 		e->name.utf8string_len = (uint32_t)strlen(n->name);
-		if (!rd_append(rd, &tail, &used, &dirbytes, e))
+		if (!rd_append(rd, e))
 			break;
 	}
-	*tail = NULL;
+	*rd->tail = NULL;
 	if (i < dir->nchildren && !ok->reply.entries)
 		return NFS4ERR_TOOSMALL;
 	ok->reply.eof = i >= dir->nchildren;
@@ -559,6 +593,7 @@ static nfsstat4 op_readdir(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 	const READDIR4args *a = &arg->nfs_argop4_u.opreaddir;
 	struct opx *x = opx_new(c, arg, res);
 	struct rd *rd;
+	READDIR4resok *ok;
 	size_t room = compound_reply_room(c), max;
 	static const verifier4 zero;
 
@@ -585,6 +620,10 @@ static nfsstat4 op_readdir(struct compound *c, const nfs_argop4 *arg, nfs_resop4
 	rd->a = a;
 	rd->dirfd = -1;
 	rd->budget = max - RD_RESOK_FIXED;
+	ok = &res->nfs_resop4_u.opreaddir.READDIR4res_u.resok4;
+	memset(ok->cookieverf, 0, NFS4_VERIFIER_SIZE);
+	ok->reply.entries = NULL;
+	rd->tail = &ok->reply.entries;
 	rd->ents = compound_alloc(c, RD_MAX_ENTRIES * sizeof(*rd->ents));
 	rd->abuf = compound_alloc(c, RD_ATTR_SCRATCH);
 	if (!rd->ents || !rd->abuf)
