@@ -103,13 +103,14 @@ int main(int argc, char **argv)
 	log_info("sluiced %s starting", SLUICE_VERSION);
 	/* The key is accepted so that configurations written for several loops keep working,
 	 * but this build serves every connection from one loop thread: say so, not silently. */
-	if (c->threads == 0)
-		log_info("threads = auto: this build runs one loop thread (several are not built "
-			 "yet); disk work still spreads over the io_uring and offload threads");
-	else if (c->threads > 1)
-		log_info("threads = %u: this build runs one loop thread (several are not built "
-			 "yet); disk work still spreads over the io_uring and offload threads",
-			 c->threads);
+	if (c->threads != 1) {
+		char n[16] = "auto";
+
+		if (c->threads)
+			snprintf(n, sizeof(n), "%u", c->threads);
+		log_info("threads = %s: this build runs one loop thread (several are not built "
+			 "yet); disk work still spreads over the io_uring and offload threads", n);
+	}
 	ret = server_run(c);
 	config_free(c);
 	return ret;

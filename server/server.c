@@ -398,8 +398,6 @@ static void poll_or_sleep(struct ev_loop *loop, struct srv_loop *lp)
 	struct loop_watchers *w = lp->watchers;
 	ev_tstamp max = lp->srv->cfg->busy_poll / 1e6, now = ev_now(loop);
 
-	if (w->window <= 0 || w->window > max)
-		w->window = max;
 	if (ev_iteration(loop) != w->idle_iter) {
 		/* the iteration that just ended had an event (or the loop just woke with one) */
 		if (!ev_is_active(&w->poll)) {
@@ -474,6 +472,7 @@ int srv_loop_create(struct srv_loop **out, struct server *srv, struct ev_loop *l
 	ev_prepare_start(loop, &w->prepare);
 	ev_idle_init(&w->poll, poll_idle);
 	w->poll.data = w;
+	w->window = srv->cfg->busy_poll / 1e6; /* the config is not reloaded: fixed for the loop */
 	*out = lp;
 	return 0;
 }
