@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,11 @@ static void poll_idle(struct ev_loop *loop, ev_idle *w, int revents)
 
 	(void)revents;
 	lw->idle_iter = ev_iteration(loop);
+	/* Polling must not keep this CPU from threads that have work: the offload workers doing
+	 * this loop's statx and opens, and on a small machine the clients themselves. A yield
+	 * with nothing else runnable is one cheap system call; measured in ls -l of 100,000
+	 * entries, READDIR's workers otherwise lost a core to the poll (docs/PERFORMANCE.md). */
+	sched_yield();
 }
 
 #define POLL_MIN 50e-6   /* seconds: the shortest poll window */
